@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# freqsens entry point: sets up a virtual environment (once) and runs a job.
+#   ./run.sh main     set up, then run the main job (theory check report for now)
+#   ./run.sh test     set up, then run the test suite (what CI runs)
+#   ./run.sh setup    set up only
+# Environment: FREQSENS_VENV (default ./.venv), PYTHON (default python3),
+#              FREQSENS_TORCH (torch requirement used only when no torch is importable;
+#              default torch==2.13.0, a CPU build here).
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+venv=${FREQSENS_VENV:-$here/.venv}
+py=${PYTHON:-python3}
+torch_req=${FREQSENS_TORCH:-torch==2.13.0}
+
+setup() {
+    if [ ! -x "$venv/bin/python" ]; then
+        echo "[freqsens] creating virtual environment at $venv" >&2
+        # --system-site-packages: a torch the user already has stays visible and is kept.
+        "$py" -m venv --system-site-packages "$venv"
+    fi
+    local vpy="$venv/bin/python" stamp="$venv/.freqsens-setup" want
+    want=$(cat "$here/pyproject.toml" "$here/run.sh" | sha256sum | cut -c1-16)
+    if [ "$(cat "$stamp" 2>/dev/null || true)" = "$want" ] && "$vpy" -c "import theory, torch, cvxpy" 2>/dev/null; then
+        return 0  # already set up: idempotent, nothing reinstalled
+    fi
+    if ! "$vpy" -c "import torch" 2>/dev/null; then
+        echo "[freqsens] no torch importable: installing $torch_req" >&2
+        "$vpy" -m pip install --quiet "$torch_req"
+    fi
+    echo "[freqsens] installing freqsens and its dependencies" >&2
+    "$vpy" -m pip install --quiet -e "$here[dev]"
+    echo "$want" > "$stamp"
+}
+
+cmd=${1:-main}
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    setup) setup ;;
+    main)  setup; cd "$here"; exec "$venv/bin/python" -m theory.check "$@" ;;
+    test)  setup; cd "$here"; exec "$venv/bin/python" -m pytest "$@" ;;
+    *) echo "usage: ./run.sh main|test|setup [args...]" >&2; exit 2 ;;
+esac
