@@ -1,0 +1,58 @@
+"""python -m benchmarks [NAME ...]: time freqsens against baselines in the same run, print ratios, write JSON."""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from benchmarks import harness
+
+
+def main(argv=None) -> int:
+    harness.load_all()
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split(":", 1)[1].strip())
+    ap.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run (default all): {', '.join(harness.REGISTRY)}")
+    ap.add_argument("--list", action="store_true", help="list the registered benchmarks and exit")
+    ap.add_argument("--repeats", type=int, default=5, help="timed samples per side (default 5)")
+    ap.add_argument("--min-time", type=float, default=0.2, help="seconds per sample, at least (default 0.2)")
+    ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default 1: stable timings)")
+    ap.add_argument("--out", default=None, help="JSON output path (default benchmarks/results/<UTC time>.json)")
+    args = ap.parse_args(argv)
+    if args.list:
+        for name, desc in harness.DESCRIPTIONS.items():
+            print(f"{name}: {desc}")
+        return 0
+    unknown = [n for n in args.names if n not in harness.REGISTRY]
+    if unknown:
+        ap.error(f"unknown benchmark(s) {unknown}; choose from {list(harness.REGISTRY)}")
+    if args.repeats < 1 or args.min_time <= 0 or args.threads < 1:
+        ap.error("--repeats and --threads must be >= 1 and --min-time > 0")
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        pass
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(args.threads)
+    except ImportError:
+        pass
+    names = args.names or list(harness.REGISTRY)
+    results = []
+    for name in names:
+        print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
+        results.append(harness.run_one(name, args.repeats, args.min_time))
+    m = harness.machine()
+    print(f"machine: {m}")
+    print(harness.format_table(results))
+    out = Path(args.out) if args.out else Path("benchmarks/results") / (
+        datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".json")
+    from theory._io import atomic_write_json
+    atomic_write_json(out, harness.to_json(results, vars(args)))
+    print(f"written: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

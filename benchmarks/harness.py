@@ -1,0 +1,138 @@
+"""Benchmark registry and timing: candidate vs baseline in the same process, reported as ratios.
+
+A benchmark is a function returning a :class:`Case`: two zero-argument callables computing the
+same thing (the harness checks their outputs agree before timing) and a description of the
+workload. Timing: warm-up, then ``repeats`` measurements, each of enough calls to last
+>= ``min_time`` seconds; the median and the interquartile range per call are reported.
+Speed is never asserted in tests; only here, as ratios measured in one run.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+
+@dataclass
+class Case:
+    workload: str                    # what is computed, with sizes
+    candidate: Callable[[], object]  # the freqsens implementation
+    baseline: Callable[[], object]   # the obvious / published way
+    candidate_name: str
+    baseline_name: str
+    rtol: float = 1e-8               # outputs must agree to this relative error
+
+
+@dataclass
+class Timing:
+    median_s: float
+    q25_s: float
+    q75_s: float
+    calls: int
+
+
+@dataclass
+class Result:
+    name: str
+    workload: str
+    candidate_name: str
+    baseline_name: str
+    candidate: Timing
+    baseline: Timing
+    speedup: float          # baseline median / candidate median
+    max_rel_diff: float     # agreement of the two outputs
+
+
+REGISTRY: dict[str, Callable[[], Case]] = {}
+DESCRIPTIONS: dict[str, str] = {}
+MODULES = ["benchmarks.bench_theory"]  # each module registers its entries on import
+
+
+def register(name: str, description: str):
+    """Decorator: register a zero-argument function that builds a :class:`Case`."""
+    def deco(fn):
+        if name in REGISTRY:
+            raise ValueError(f"benchmark {name!r} registered twice")
+        REGISTRY[name] = fn
+        DESCRIPTIONS[name] = description
+        return fn
+    return deco
+
+
+def load_all() -> None:
+    import importlib
+    for mod in MODULES:
+        importlib.import_module(mod)
+
+
+def time_call(fn: Callable[[], object], repeats: int = 5, min_time: float = 0.2) -> Timing:
+    """Median and IQR of the per-call time of ``fn`` (warm-up first; loops so each sample >= min_time)."""
+    fn()  # warm-up (caches, lazy imports, allocator)
+    calls, t = 1, 0.0
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        t = time.perf_counter() - t0
+        if t >= min_time or calls >= 1 << 20:
+            break
+        calls *= 2 if t == 0 else max(2, min(10, int(min_time / t) + 1))
+    samples = [t / calls]
+    for _ in range(repeats - 1):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        samples.append((time.perf_counter() - t0) / calls)
+    q25, med, q75 = np.percentile(samples, [25, 50, 75])
+    return Timing(float(med), float(q25), float(q75), calls)
+
+
+def _max_rel_diff(a, b) -> float:
+    a = np.asarray(a.detach().cpu() if hasattr(a, "detach") else a)
+    b = np.asarray(b.detach().cpu() if hasattr(b, "detach") else b)
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), np.finfo(float).tiny))
+
+
+def run_one(name: str, repeats: int = 5, min_time: float = 0.2) -> Result:
+    case = REGISTRY[name]()
+    diff = _max_rel_diff(case.candidate(), case.baseline())
+    if not diff <= case.rtol:
+        raise RuntimeError(f"benchmark {name}: candidate and baseline disagree (max rel diff {diff:.2e} > "
+                           f"{case.rtol:.0e}); refusing to time a wrong answer")
+    cand = time_call(case.candidate, repeats, min_time)
+    base = time_call(case.baseline, repeats, min_time)
+    return Result(name, case.workload, case.candidate_name, case.baseline_name, cand, base,
+                  base.median_s / cand.median_s, diff)
+
+
+def machine() -> dict:
+    """Cores, library versions and device, printed with every table and saved in the JSON."""
+    info = {"cpu_count": os.cpu_count(), "numpy": np.__version__}
+    try:
+        import torch
+        info.update(torch=torch.__version__, torch_threads=torch.get_num_threads(),
+                    device=torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu")
+    except ImportError:
+        info.update(torch=None, device="cpu")
+    return info
+
+
+def format_table(results: list[Result]) -> str:
+    head = ("benchmark", "workload", "candidate", "baseline", "cand. median", "base. median", "speedup")
+    fmt = lambda t: f"{t.median_s * 1e3:.3g} ms [{t.q25_s * 1e3:.3g}-{t.q75_s * 1e3:.3g}]"  # noqa: E731
+    rows = [(r.name, r.workload, r.candidate_name, r.baseline_name, fmt(r.candidate), fmt(r.baseline),
+             f"{r.speedup:.1f}x") for r in results]
+    widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def to_json(results: list[Result], config: dict) -> dict:
+    from theory._io import provenance
+    return {"config": config, "machine": machine(), "provenance": provenance(),
+            "results": [asdict(r) for r in results]}

@@ -1,0 +1,32 @@
+"""Shared test configuration: hypothesis profile, thread count, tolerances (from theory.tolerances)."""
+import os
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+from theory import tolerances
+
+# deterministic, bounded property tests: same examples on every run and in CI
+settings.register_profile("freqsens", derandomize=True, max_examples=40, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "freqsens"))
+
+try:  # deliberate thread count: tests are small; never let two processes fight over 2 cores
+    import torch
+    torch.set_num_threads(int(os.environ.get("FREQSENS_THREADS", "1")))
+except ImportError:  # pragma: no cover - torch is a declared dependency
+    pass
+
+EXACT = tolerances.EXACT_F64
+
+
+def rel_err(a, b) -> float:
+    """max |a - b| / max |b| (elementwise, b's scale)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), np.finfo(float).tiny))
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)

@@ -1,0 +1,41 @@
+"""benchmarks harness: entries agree with their baselines, results are written; no timing is asserted."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import harness
+
+
+def test_registered_entries_compute_the_same_thing():
+    """Every registered candidate agrees with its baseline (the harness refuses to time otherwise)."""
+    harness.load_all()
+    assert {"schatten-batched", "conv-fft"} <= set(harness.REGISTRY)
+    for name, build in harness.REGISTRY.items():
+        case = build()
+        assert harness._max_rel_diff(case.candidate(), case.baseline()) <= case.rtol, name
+
+
+def test_disagreeing_candidate_is_refused(monkeypatch):
+    """A candidate that returns a wrong answer is never timed."""
+    monkeypatch.setitem(harness.REGISTRY, "_wrong", lambda: harness.Case("x", lambda: 1.0, lambda: 2.0, "a", "b"))
+    with pytest.raises(RuntimeError, match="disagree"):
+        harness.run_one("_wrong")
+
+
+def test_cli_runs_and_writes_json(tmp_path):
+    """python -m benchmarks NAME prints a ratio table and writes JSON with the machine description."""
+    out = tmp_path / "b.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "conv-fft", "--repeats", "2", "--min-time", "0.01",
+                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "speedup" in proc.stdout
+    data = json.loads(out.read_text())
+    r = data["results"][0]
+    assert r["name"] == "conv-fft" and r["speedup"] > 0 and data["machine"]["cpu_count"]
+
+
+def test_cli_unknown_name_exits_2():
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "nope"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "unknown benchmark" in proc.stderr
