@@ -8,7 +8,8 @@ hubble_deep_field, immunohistochemistry, retina.
 Disjoint splits: each photograph is cut into ``block x block`` tiles; a seeded permutation assigns
 tiles to test (``test_frac``), validation (``val_frac``) and train (the rest), at least one of each.
 Every patch lies entirely inside one tile, so no test pixel is ever in a train or validation patch.
-Patches are drawn at uniformly random positions inside random tiles of their split (overlapping
+With ``scale = s > 1`` each patch is cut at ``s * patch`` pixels and area-averaged down to ``patch``
+(like a downsampled photograph: CIFAR-10's images are downsampled). Patches are drawn at uniformly random positions inside random tiles of their split (overlapping
 within a split, like random-crop augmentation); near-constant patches (pixel std < ``min_std``
 on the 0-255 scale, e.g. retina's black border) are rejected. Classes are balanced.
 """
@@ -71,7 +72,7 @@ def sample_patches(img: np.ndarray, tiles: np.ndarray, n: int, patch: int, block
 
 
 def embedded(n_train: int = 50000, n_val: int = 5000, n_test: int = 10000, seed: int = 0, patch: int = 32,
-             block: int = 96, test_frac: float = 0.15, val_frac: float = 0.1, min_std: float = 4.0,
+             block: int = 96, test_frac: float = 0.15, val_frac: float = 0.1, min_std: float = 4.0, scale: int = 1,
              use_cache: bool = True) -> ImageData:
     """Build (or load from cache) the embedded dataset; sizes are totals over the 10 balanced classes.
 
@@ -82,12 +83,15 @@ def embedded(n_train: int = 50000, n_val: int = 5000, n_test: int = 10000, seed:
     for name, v in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test)):
         if not isinstance(v, (int, np.integer)) or v < len(PHOTOS):
             raise DataError(f"{name}: expected an integer >= {len(PHOTOS)} (one per class), got {v!r}")
-    if not (isinstance(patch, int) and 1 <= patch <= block):
-        raise DataError(f"patch: expected an integer in [1, block={block}], got {patch!r}")
+    if not (isinstance(scale, int) and scale >= 1):
+        raise DataError(f"scale: expected an integer >= 1, got {scale!r}")
+    if not (isinstance(patch, int) and 1 <= patch * scale <= block):
+        raise DataError(f"patch: expected an integer with 1 <= patch * scale <= block={block}, got {patch!r}")
     if not (0 < test_frac < 1 and 0 < val_frac < 1 and test_frac + val_frac < 1):
         raise DataError(f"test_frac, val_frac: expected positive fractions summing below 1, got {test_frac}, {val_frac}")
     config = dict(dataset="embedded", n_train=int(n_train), n_val=int(n_val), n_test=int(n_test), seed=int(seed),
-                  patch=patch, block=block, test_frac=test_frac, val_frac=val_frac, min_std=min_std, version=1)
+                  patch=patch, block=block, test_frac=test_frac, val_frac=val_frac, min_std=min_std, scale=scale,
+                  version=1)
 
     def build() -> ImageData:
         t0 = time.time()
@@ -99,7 +103,9 @@ def embedded(n_train: int = 50000, n_val: int = 5000, n_test: int = 10000, seed:
             tiles = split_tiles(img.shape, block, test_frac, val_frac, rng)
             for s, total in sizes.items():
                 k = total // len(PHOTOS) + (1 if c < total % len(PHOTOS) else 0)
-                x, yx = sample_patches(img, tiles[s], k, patch, block, min_std, rng)
+                x, yx = sample_patches(img, tiles[s], k, patch * scale, block, min_std, rng)
+                if scale > 1:  # area-average s x s pixel blocks, like a downsampled photograph
+                    x = x.reshape(k, 3, patch, scale, patch, scale).mean(axis=(3, 5)).round().astype(np.uint8)
                 splits[s][0].append(x)
                 splits[s][1].append(np.full(k, c, dtype=np.int64))
                 splits[s][2].append(np.column_stack([np.full(k, c), yx]))
