@@ -31,7 +31,8 @@ def compute(cfg: StatsConfig) -> dict:
     """Load the dataset, stream its statistics, return numbers and arrays (no files written)."""
     from nets.data import load_dataset
     from nets.synthetic import apply_filter
-    from theory.spectra import covariance_by_distance, fit_power_law, fourier_stats, off_diagonal_energy, radial_average
+    from theory.spectra import (covariance_by_distance, fit_power_law, fourier_stats, off_diagonal_energy,
+                                off_frequency_noise_floor, radial_average)
 
     t0 = time.time()
     data = load_dataset(cfg.dataset, data_root=cfg.data_root, seed=cfg.seed)
@@ -52,6 +53,7 @@ def compute(cfg: StatsConfig) -> dict:
         Sigma = st.fourier_covariance()
         out["off_diagonal_energy"] = off_diagonal_energy(Sigma)
         out["off_frequency_energy"] = off_diagonal_energy(Sigma, data.shape)
+        out["off_frequency_noise_floor"] = off_frequency_noise_floor(tau, st.n)
         for name, torus in (("plain", False), ("torus", True)):
             rr, m, c = covariance_by_distance(Sigma, data.shape, torus=torus)
             out[f"cov_{name}_r"], out[f"cov_{name}_mean_abs"], out[f"cov_{name}_count"] = rr, m, c
@@ -140,7 +142,8 @@ def main(argv=None) -> int:
           f"alpha_radial = {pl['alpha_radial']:.3f} [{pl['alpha_radial_ci'][0]:.3f}, {pl['alpha_radial_ci'][1]:.3f}], "
           f"separable alpha = {pl['alpha']:.3f}, beta = {pl['beta']:.3f}"
           + (f"; covariance energy off the diagonal = {res['off_diagonal_energy']:.4f}, between different "
-             f"frequencies = {res['off_frequency_energy']:.4f}" if "off_diagonal_energy" in res else "")
+             f"frequencies = {res['off_frequency_energy']:.4f} (sampling-noise floor if diagonal: "
+             f"{res['off_frequency_noise_floor']:.4f})" if "off_diagonal_energy" in res else "")
           + f"; stats {res['seconds_stats']:.1f} s; written to {out}")
     return 0
 

@@ -106,11 +106,20 @@ class FourierStats:
 
     def fourier_covariance(self) -> np.ndarray:
         """Hermitian Fourier covariance ``Sigma[a, b] = E[(x_hat_a - mu_a) conj(x_hat_b - mu_b)]``, ``(CHW, CHW)``."""
-        C, H, W = self.shape
-        S = self.pixel_covariance().reshape(C, H, W, C, H, W)
-        # sum_q S[p, q] conj(F[b, q]) = conj(dft over q of S) because S is real; then dft over p
-        T = np.conj(np.fft.fft2(S, axes=(4, 5), norm="ortho"))
-        return np.fft.fft2(T, axes=(1, 2), norm="ortho").reshape(C * H * W, C * H * W)
+        return pixel_to_fourier(self.pixel_covariance(), self.shape)
+
+
+def pixel_to_fourier(S, shape: tuple[int, int, int]) -> np.ndarray:
+    """``F S F^*`` for a real symmetric ``S`` ``(CHW, CHW)``, F the per-channel unitary DFT (eq. 3.5).
+
+    If ``S = E[x x^T]`` then ``F S F^* = E[x_hat conj(x_hat)^T]``: the Fourier-space (Hermitian)
+    second-moment matrix, in O((CHW)^2 log HW) by FFTs instead of dense products.
+    """
+    C, H, W = shape
+    S = as_array("S", S, ndim=2).reshape(C, H, W, C, H, W)
+    # sum_q S[p, q] conj(F[b, q]) = conj(dft over q of S) because S is real; then dft over p
+    T = np.conj(np.fft.fft2(S, axes=(4, 5), norm="ortho"))
+    return np.fft.fft2(T, axes=(1, 2), norm="ortho").reshape(C * H * W, C * H * W)
 
 
 def fourier_stats(batches: Iterable, covariance: bool = False, progress: bool = False) -> FourierStats:
@@ -213,6 +222,18 @@ def off_diagonal_energy(Sigma, shape: tuple[int, int, int] | None = None) -> flo
     S = np.abs(Sigma.reshape(C, H * W, C, H * W)) ** 2
     same = float(np.einsum("cpdp->", S))  # all (c, c') pairs at one frequency p
     return (total - same) / total
+
+
+def off_frequency_noise_floor(tau_, n: int) -> float:
+    """The off-frequency energy fraction expected from sampling noise alone if the true covariance were
+    diagonal: ``E|Sigma_hat_ab|^2 ~ tau_a tau_b / n`` for a != b, so the floor is
+    ``((sum tau)^2 - sum tau^2) / n / (sum tau^2 + ((sum tau)^2 - sum tau^2) / n)``.
+    A measured :func:`off_diagonal_energy` near this floor says "diagonal, up to noise".
+    """
+    t = as_array("tau", tau_).ravel().astype(float)
+    n = positive_int("n", n)
+    off = (t.sum() ** 2 - np.sum(t ** 2)) / n
+    return float(off / (np.sum(t ** 2) + off))
 
 
 # ---- power-law fits ------------------------------------------------------------------------
