@@ -17,6 +17,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=5, help="timed samples per side (default 5)")
     ap.add_argument("--min-time", type=float, default=0.2, help="seconds per sample, at least (default 0.2)")
     ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default 1: stable timings)")
+    ap.add_argument("--small", action="store_true", help="CI-sized instances (checks the entries, not a speed claim)")
     ap.add_argument("--out", default=None, help="JSON output path (default benchmarks/results/<UTC time>.json)")
     args = ap.parse_args(argv)
     if args.list:
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
     results = []
     for name in names:
         print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
-        results.append(harness.run_one(name, args.repeats, args.min_time))
+        results.append(harness.run_one(name, args.repeats, args.min_time, small=args.small))
     m = harness.machine()
     print(f"machine: {m}")
     print(harness.format_table(results))

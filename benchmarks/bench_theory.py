@@ -10,7 +10,7 @@ from theory.schatten import schatten_norm
 
 @register("schatten-batched", "Schatten 2/3-norm of all 1024 frequency blocks (10x3) of a 32x32 image: "
           "one batched call vs a per-block Python loop")
-def schatten_batched() -> Case:
+def schatten_batched(small: bool = False) -> Case:
     rng = np.random.default_rng(0)
     blocks = rng.standard_normal((32, 32, 10, 3)) + 1j * rng.standard_normal((32, 32, 10, 3))
     p = 2 / 3
@@ -29,7 +29,7 @@ def schatten_batched() -> Case:
 
 @register("conv-fft", "eq. 3.2 circular convolution, full 16x16 kernels, 8 images, 3->8 channels: "
           "exact convolution theorem (FFT) vs direct pixel-space sum")
-def conv_fft() -> Case:
+def conv_fft(small: bool = False) -> Case:
     rng = np.random.default_rng(0)
     w, x = rng.standard_normal((8, 3, 16, 16)), rng.standard_normal((8, 3, 16, 16))
     return Case("w (8,3,16,16), x (8,3,16,16)", lambda: dft.circular_conv(w, x),

@@ -24,6 +24,10 @@ class Case:
     candidate_name: str
     baseline_name: str
     rtol: float = 1e-8               # outputs must agree to this relative error
+    repeats: int | None = None       # override the run's repeats (1 for minute-long baselines)
+    # discrepancy of (candidate output, baseline output); default: max elementwise relative difference
+    agreement: Callable[[object, object], float] | None = None
+    baseline_runs: bool = True       # False: the baseline cannot solve this problem (reason in baseline_name)
 
 
 @dataclass
@@ -46,13 +50,13 @@ class Result:
     max_rel_diff: float     # agreement of the two outputs
 
 
-REGISTRY: dict[str, Callable[[], Case]] = {}
+REGISTRY: dict[str, Callable[..., Case]] = {}
 DESCRIPTIONS: dict[str, str] = {}
-MODULES = ["benchmarks.bench_theory"]  # each module registers its entries on import
+MODULES = ["benchmarks.bench_theory", "benchmarks.bench_regression"]  # each registers its entries on import
 
 
 def register(name: str, description: str):
-    """Decorator: register a zero-argument function that builds a :class:`Case`."""
+    """Decorator: register a function ``build(small: bool = False) -> Case`` (small: a CI-sized instance)."""
     def deco(fn):
         if name in REGISTRY:
             raise ValueError(f"benchmark {name!r} registered twice")
@@ -98,14 +102,27 @@ def _max_rel_diff(a, b) -> float:
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), np.finfo(float).tiny))
 
 
-def run_one(name: str, repeats: int = 5, min_time: float = 0.2) -> Result:
-    case = REGISTRY[name]()
-    diff = _max_rel_diff(case.candidate(), case.baseline())
+def run_one(name: str, repeats: int = 5, min_time: float = 0.2, small: bool = False) -> Result:
+    case = REGISTRY[name](small=small)
+    reps = case.repeats or repeats
+    if case.repeats == 1:  # minute-long calls: one timed call each, no warm-up loop
+        t0 = time.perf_counter()
+        out_c = case.candidate()
+        cand = Timing(time.perf_counter() - t0, 0, 0, 1)
+        t0 = time.perf_counter()
+        out_b = case.baseline()
+        base = Timing(time.perf_counter() - t0, 0, 0, 1)
+        cand.q25_s = cand.q75_s = cand.median_s
+        base.q25_s = base.q75_s = base.median_s
+    else:
+        out_c, out_b = case.candidate(), case.baseline()
+    diff = (case.agreement or _max_rel_diff)(out_c, out_b)
     if not diff <= case.rtol:
-        raise RuntimeError(f"benchmark {name}: candidate and baseline disagree (max rel diff {diff:.2e} > "
-                           f"{case.rtol:.0e}); refusing to time a wrong answer")
-    cand = time_call(case.candidate, repeats, min_time)
-    base = time_call(case.baseline, repeats, min_time)
+        raise RuntimeError(f"benchmark {name}: candidate and baseline disagree ({diff:.2e} > "
+                           f"{case.rtol:.0e}); refusing to report a speed for a wrong answer")
+    if case.repeats != 1:
+        cand = time_call(case.candidate, reps, min_time)
+        base = time_call(case.baseline, reps, min_time)
     return Result(name, case.workload, case.candidate_name, case.baseline_name, cand, base,
                   base.median_s / cand.median_s, diff)
 

@@ -5,7 +5,8 @@ Problem: ``min_u u^H G u - 2 Re tr(b^H u) + pen(u)`` with G Hermitian PSD ``(n, 
 * ``cd_lasso``: pen = 2 lam sum |u_jk|. Each complex coordinate has the exact minimiser
   ``u = (c / G_jj) max(1 - lam / |c|, 0)``, ``c = b_jk - (G u)_jk + G_jj u_jk`` (G_jj is real).
 * ``bcd_nuclear``: pen = 2 lam sum_p |U_p|_1 over row blocks ``U_p`` (the C x K frequency blocks);
-  each block visit takes ``inner`` proximal-gradient steps with step ``1 / lambda_max(G_pp)``.
+  each block visit takes ``inner`` proximal-gradient steps with step ``1 / lambda_max(G_pp)``; a zero
+  block whose KKT condition ``||c||_op <= lam`` already holds (checked through ``||c||_F``) is skipped.
 
 Both keep ``Gu = G u`` up to date (O(n) per changed coordinate; G[:, j] = conj(G[j, :])) and stop when
 the largest coordinate change in a sweep is below ``tol`` times the largest |u|.
@@ -73,6 +74,9 @@ def bcd_nuclear(G, b, u, Gu, rows, a, lam, tol, max_sweeps, inner):
             for i in range(C):
                 for k in range(K):
                     cb[i, k] = b[r[i], k] - Gu[r[i], k] + GppU[i, k]
+            # a zero block stays zero when ||c||_op <= lam (its KKT condition); ||c||_F bounds ||c||_op
+            if np.max(np.abs(U)) == 0.0 and np.sqrt(np.sum(np.abs(cb) ** 2)) <= lam:
+                continue
             V = U.copy()
             for _ in range(inner):
                 Z = V - (Gpp @ V - cb) / a[p]
