@@ -31,10 +31,18 @@ class Sensitivity:
 
 
 def _accumulate(acc, s):
+    """Chan et al.'s pairwise update of (mean, centred sum of squares, count): no E[s^2] - E[s]^2 cancellation."""
     s = s.detach().double().cpu()
-    acc[0] += s.sum(0)
-    acc[1] += (s ** 2).sum(0)
-    acc[2] += s.shape[0]
+    nb, mb = s.shape[0], s.mean(0)
+    m2b = ((s - mb) ** 2).sum(0)
+    n = acc[2]
+    if n == 0:
+        acc[0], acc[1] = mb, m2b
+    else:
+        d = mb - acc[0]
+        acc[1] = acc[1] + m2b + d ** 2 * n * nb / (n + nb)
+        acc[0] = acc[0] + d * nb / (n + nb)
+    acc[2] = n + nb
 
 
 def frequency_sensitivity(model, x: torch.Tensor, batch_size: int = 256, loss_grad: bool = False,
@@ -65,8 +73,7 @@ def frequency_sensitivity(model, x: torch.Tensor, batch_size: int = 256, loss_gr
             grads = [torch.autograd.grad(out[:, k].sum(), xb, retain_graph=k < K - 1)[0] for k in range(K)]
             mag = dft2(torch.stack(grads)).abs().pow(2).sum(0).sqrt()          # norm over the K outputs
         _accumulate(acc, mag)
-    mean = acc[0] / acc[2]
-    var = (acc[1] / acc[2] - mean ** 2).clamp(min=0) * acc[2] / max(acc[2] - 1, 1)
+    mean, var = acc[0], acc[1] / max(acc[2] - 1, 1)   # unbiased variance over images
     return Sensitivity(mean.numpy(), (var / acc[2]).sqrt().numpy(), int(acc[2]))
 
 

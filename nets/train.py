@@ -85,7 +85,8 @@ def preset_defaults(preset: str, model: str) -> dict:
     family = "resnet" if model.startswith("resnet") else model
     table = PAPER if preset == "paper" else QUICK
     if family not in table:
-        raise TrainError(f"model: unknown {model!r}")
+        from nets.models import MODELS
+        raise TrainError(f"model: unknown name {model!r}; expected one of {', '.join(MODELS)} (or resnet6n+2)")
     return dict(table[family])
 
 

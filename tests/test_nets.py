@@ -1,0 +1,185 @@
+"""nets: FFT layer vs nn.Conv2d, models, training (resume, NaN), sensitivity maps, radial curves, moments."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from nets.layers import FFTCircularConv2d, conv_weight_to_eq32, same_padding_shift
+from nets.models import ConvActually, LinearCNN, MyrtleCNN, build_model, count_parameters
+from nets.sensitivity import frequency_sensitivity, moment, postprocess, radial_curve
+from theory import dft, linear_cnn as lc
+
+F32 = 1e-4   # float32 round-off, relative to the output scale
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FREQSENS_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("B, C, O, H, W", [(2, 3, 4, 8, 8), (3, 2, 3, 6, 5), (2, 3, 5, 32, 32), (1, 1, 1, 7, 4)])
+def test_fft_layer_matches_conv2d(B, C, O, H, W):
+    """FFTCircularConv2d equals nn.Conv2d(kernel=(H, W), padding='same', padding_mode='circular') with the same
+    state dict: values and gradients (input, weight, bias), float64 to 1e-12 and float32 to round-off."""
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(C, O, (H, W), padding="same", padding_mode="circular")
+    fft = FFTCircularConv2d(C, O, (H, W))
+    fft.load_state_dict(conv.state_dict())
+    for dtype, tol in ((torch.float64, 1e-12), (torch.float32, F32)):
+        conv.to(dtype), fft.to(dtype)
+        x = torch.randn(B, C, H, W, dtype=dtype, requires_grad=True)
+        a, b = conv(x), fft(x)
+        scale = a.abs().max()
+        assert (a - b).abs().max() <= tol * scale
+        g = torch.randn_like(a)
+        ga = torch.autograd.grad(a, [x, conv.weight, conv.bias], g)
+        gb = torch.autograd.grad(b, [x, fft.weight, fft.bias], g)
+        for u, v in zip(ga, gb):
+            assert (u - v).abs().max() <= tol * max(u.abs().max(), 1e-30) * 10
+
+
+def test_fft_layer_init_matches_conv2d():
+    """Same initialisation distribution as nn.Conv2d (kaiming_uniform a=sqrt5): same bound, same seeded draw."""
+    torch.manual_seed(1)
+    conv = torch.nn.Conv2d(3, 4, (8, 8), padding="same", padding_mode="circular")
+    torch.manual_seed(1)
+    fft = FFTCircularConv2d(3, 4, (8, 8))
+    assert torch.equal(conv.weight, fft.weight) and torch.equal(conv.bias, fft.bias)
+
+
+def test_eq32_kernel_conversion():
+    """conv_weight_to_eq32 turns the layer's cross-correlation kernel into the eq. 3.2 convolution kernel."""
+    torch.manual_seed(2)
+    layer = FFTCircularConv2d(2, 3, (5, 6), bias=False).double()
+    x = torch.randn(4, 2, 5, 6, dtype=torch.float64)
+    w32 = conv_weight_to_eq32(layer.weight.detach().numpy())
+    assert np.abs(layer(x).detach().numpy() - dft.circular_conv(w32, x.numpy(), method="direct")).max() < 1e-12
+    assert same_padding_shift(32) == 15
+
+
+def test_parameter_counts():
+    """MyrtleCNN has 1,556,106 parameters (appendix C.5 (b)); a ConvActually block 196,672 (C.5 (a))."""
+    assert count_parameters(MyrtleCNN()) == 1_556_106
+    ca = ConvActually(depth=2)
+    assert count_parameters(ca.features[0]) == 196_672
+    assert count_parameters(ConvActually(depth=1)) == 3 * 32 * 32 * 10 + 10
+    assert count_parameters(build_model("resnet20")) == 272_474
+
+
+def test_linear_cnn_matches_theory():
+    """LinearCNN (nets, FFT layers) computes eq. 3.1 with the weights theory_weights() reports, and its v_hat
+    predicts its outputs through the exact Parseval form."""
+    torch.manual_seed(3)
+    m = LinearCNN((2, 3, 3, 2), (4, 5)).double()
+    x = torch.randn(6, 2, 4, 5, dtype=torch.float64)
+    ws = m.theory_weights()
+    out = m(x).detach().numpy()
+    assert np.abs(out - lc.forward_pixel(ws, x.numpy())).max() < 1e-10
+    assert np.abs(out - dft.fourier_inner(m.v_hat(), dft.dft2(x.numpy())).real).max() < 1e-10
+
+
+def test_sensitivity_of_linear_cnn_is_abs_v_hat():
+    """For a LinearCNN the gradient is constant, so S_cij = ||v_hat[:, c, i, j]||_2 exactly, with SE 0."""
+    torch.manual_seed(4)
+    m = LinearCNN((3, 4, 5), (6, 6)).double()
+    S = frequency_sensitivity(m, torch.randn(10, 3, 6, 6, dtype=torch.float64), batch_size=4)
+    expected = np.sqrt((np.abs(m.v_hat()) ** 2).sum(0))
+    assert np.abs(S.mean - expected).max() < 1e-12 * expected.max()
+    assert S.se.max() < 1e-10 and S.n == 10
+
+
+def test_sensitivity_matches_per_basis_jvp():
+    """On a tiny nonlinear model the batched K-backward + FFT map equals the naive definition: one JVP per
+    complex Fourier basis vector e_cij per image (real and imaginary parts), norm over outputs, mean."""
+    torch.manual_seed(5)
+    m = ConvActually(depth=2, width=3, in_channels=2, classes=3, size=(4, 4)).double().eval()
+    x = torch.randn(3, 2, 4, 4, dtype=torch.float64)
+    S = frequency_sensitivity(m, x, batch_size=2)
+    ref = np.zeros((2, 4, 4))
+    eye = np.eye(32).reshape(32, 2, 4, 4)
+    for xi in x:
+        for idx in range(32):
+            e = dft.idft2(eye[idx])   # unitary basis vector e_cij in pixel space (complex)
+            d = [torch.func.jvp(lambda z: m(z[None])[0], (xi,), (torch.tensor(part),))[1]
+                 for part in (e.real, e.imag)]
+            ref[np.unravel_index(idx, (2, 4, 4))] += torch.sqrt((d[0] ** 2 + d[1] ** 2).sum()).item()
+    ref /= len(x)
+    assert np.abs(S.mean - ref).max() < 1e-10 * ref.max()
+
+
+def test_radial_curve_and_moments():
+    """DC alone at r = 0; equal radii pooled; moments of known curves (eq. 5.1)."""
+    S = np.zeros((1, 8, 8))
+    S[0, 0, 0] = 1
+    r, g = radial_curve(S)
+    assert r[0] == 0 and g[0] == 1 and np.all(g[1:] == 0)
+    r = np.linspace(0, 4, 41)
+    assert moment(r, np.ones_like(r), 1) == pytest.approx(2.0)
+    assert moment(r, np.ones_like(r), 2) == pytest.approx(16 / 3, rel=1e-3)
+    assert moment(r, r, 1) == pytest.approx(8 / 3, rel=1e-3)
+    p = postprocess(r, np.exp(-r))
+    assert p.shape == r.shape and np.all(np.diff(p) < 0)   # a decreasing curve stays decreasing
+    with pytest.raises(ValueError, match="positive integral"):
+        moment(r, np.zeros_like(r), 1)
+
+
+def run_train(tmp_path, name, *extra):
+    args = [sys.executable, "-m", "nets.train", "--model", "convactually", "--depth", "2", "--width", "4",
+            "--dataset", "synthetic:grf?n_train=200&n_val=40&n_test=40&H=8&W=8", "--batch-size", "32",
+            "--max-epochs", "3", "--out", str(tmp_path / name), *extra]
+    return subprocess.run(args, capture_output=True, text=True, timeout=300)
+
+
+def test_train_end_to_end_and_resume(tmp_path):
+    """A quick run writes config, metrics, checkpoints and a result; a run killed after 2 epochs and resumed
+    ends with weights identical to an uninterrupted 3-epoch run (seeded CPU run, bit-identical)."""
+    full = run_train(tmp_path, "full")
+    assert full.returncode == 0, full.stderr
+    res = json.loads((tmp_path / "full" / "result.json").read_text())
+    assert 0 <= res["test_acc"] <= 1 and len((tmp_path / "full" / "metrics.jsonl").read_text().splitlines()) == 3
+    # the interrupted run: stopped after 2 epochs (as a kill after epoch 1's checkpoint leaves it), then resumed
+    import torch as T
+    assert T.load(tmp_path / "full" / "last.pt", weights_only=False)["epoch"] == 2
+    short = run_train(tmp_path, "short", "--max-epochs", "2")
+    assert short.returncode == 0
+    (tmp_path / "short" / "result.json").unlink()
+    cfg = json.loads((tmp_path / "short" / "config.json").read_text())
+    cfg["config"]["max_epochs"] = 3
+    (tmp_path / "short" / "config.json").write_text(json.dumps(cfg))
+    resumed = run_train(tmp_path, "short", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    a = T.load(tmp_path / "full" / "last.pt", weights_only=False)["model"]
+    b = T.load(tmp_path / "short" / "last.pt", weights_only=False)["model"]
+    assert all(T.equal(a[k], b[k]) for k in a)
+
+
+def test_train_errors(tmp_path):
+    """Unknown model, a different config in an existing folder, a NaN-producing lr: exit 2, one clear line."""
+    bad = subprocess.run([sys.executable, "-m", "nets.train", "--model", "vgg", "--out", str(tmp_path / "v")],
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "unknown name 'vgg'" in bad.stderr and "Traceback" not in bad.stderr
+    assert run_train(tmp_path, "a").returncode == 0
+    other = run_train(tmp_path, "a", "--lam", "0.5")
+    assert other.returncode == 2 and "different config" in other.stderr
+    nan = run_train(tmp_path, "nan", "--lr", "1e30")
+    assert nan.returncode == 2 and "non-finite loss" in nan.stderr
+    assert (tmp_path / "nan" / "config.json").exists()
+    neg = subprocess.run([sys.executable, "-m", "nets.train", "--lam", "-1", "--out", str(tmp_path / "n")],
+                         capture_output=True, text=True, timeout=120)
+    assert neg.returncode == 2 and "--lam" in neg.stderr
+
+
+def test_sensitivity_cli(tmp_path):
+    """python -m nets.sensitivity on a finished run writes npz, json (moments) and a PNG."""
+    assert run_train(tmp_path, "s").returncode == 0
+    proc = subprocess.run([sys.executable, "-m", "nets.sensitivity", str(tmp_path / "s"), "--max-images", "20"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    js = json.loads((tmp_path / "s" / "sensitivity.json").read_text())
+    assert js["n_images"] == 20 and js["moment1"] > 0 and (tmp_path / "s" / "sensitivity.png").exists()
+    missing = subprocess.run([sys.executable, "-m", "nets.sensitivity", str(tmp_path / "nope")],
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "not a finished freqsens run" in missing.stderr
