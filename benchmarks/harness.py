@@ -52,7 +52,7 @@ class Result:
 
 REGISTRY: dict[str, Callable[..., Case]] = {}
 DESCRIPTIONS: dict[str, str] = {}
-MODULES = ["benchmarks.bench_theory", "benchmarks.bench_regression"]  # each registers its entries on import
+MODULES = ["benchmarks.bench_theory", "benchmarks.bench_regression", "benchmarks.bench_nets"]  # each registers its entries on import
 
 
 def register(name: str, description: str):

@@ -183,3 +183,25 @@ def test_sensitivity_cli(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "nets.sensitivity", str(tmp_path / "nope")],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "not a finished freqsens run" in missing.stderr
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_learned_v_hat_matches_convex_solution(depth):
+    """A LinearCNN (FFT layers) fit with weight decay wd has v_hat equal to the ridge (L=1) / nuclear-norm (L=2)
+    solution with lam_v = (wd/2)(HW)^(-(L-1)/L), per frequency, cross-entropy loss."""
+    from nets.compare import compare_linear
+    from nets.synthetic import gaussian_field, teacher_labels
+    x = gaussian_field(200, 2, 5, 5, alpha=1.5, rng=1).astype(np.float64)
+    c = compare_linear(x, teacher_labels(x, 3, 0), depth, 1e-2, width=3)
+    assert c.relative_error < 1e-4 and c.per_frequency_error.max() < 1e-3 and abs(c.objective_gap) < 1e-8
+
+
+def test_compare_sensitivity_planted():
+    """A sensitivity image that is a monotone function of tau scores Spearman 1; an unrelated one does not."""
+    from nets.compare import compare_sensitivity
+    rng = np.random.default_rng(0)
+    tau = rng.uniform(0.01, 10, (3, 8, 8))
+    good = compare_sensitivity(np.sqrt(tau), tau, 0.1)
+    bad = compare_sensitivity(rng.uniform(0.01, 10, (3, 8, 8)), tau, 0.1)
+    assert good["spearman_tau"] == pytest.approx(1.0) and good["pearson_log_tau"] == pytest.approx(1.0)
+    assert good["spearman_ridge"] == pytest.approx(1.0) and abs(bad["spearman_tau"]) < 0.3

@@ -1,0 +1,89 @@
+"""Benchmarks of the nets code paths: the FFT layer and the sensitivity maps (registered on import).
+
+Sensitivity baselines: the published method (per image, ``torch.autograd.functional.jacobian`` of the K
+outputs, then a DFT of the Jacobian) and the naive definition (one JVP per real and imaginary part of
+every unitary Fourier basis vector e_cij). All three return the same map; the harness checks it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from benchmarks.harness import Case, register
+from theory.dft import dft2, idft2
+
+
+def _conv_case(small: bool) -> Case:
+    from nets.layers import FFTCircularConv2d
+    B, C, H = (4, 8, 8) if small else (128, 64, 32)
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(C, C, H, padding="same", padding_mode="circular")
+    fft = FFTCircularConv2d(C, C, (H, H))
+    fft.load_state_dict(conv.state_dict())
+    x = torch.randn(B, C, H, H)
+
+    def step(layer):
+        def f():
+            layer.zero_grad()
+            out = layer(x)
+            out.sum().backward()
+            return out.detach()
+        return f
+
+    return Case(f"forward+backward, batch {B}, {C}->{C} channels, {H}x{H} full circular kernel",
+                step(fft), step(conv), "FFTCircularConv2d", "nn.Conv2d(padding_mode='circular')",
+                rtol=1e-3, repeats=None if small else 1)
+
+
+register("fft-conv-layer", "full-size circular conv layer: FFT vs nn.Conv2d (target >= 100x)")(_conv_case)
+
+
+def _model(name: str, small: bool):
+    from nets.models import build_model
+    torch.manual_seed(0)
+    if name == "myrtle":
+        return build_model("myrtle").eval(), (3, 32, 32)
+    return (build_model("convactually", depth=2, width=4, size=(8, 8)).eval(), (3, 8, 8)) if small else \
+        (build_model("convactually", depth=4, width=64).eval(), (3, 32, 32))
+
+
+def sensitivity_per_image_jacobian(model, x):
+    """The published method: per image, the full Jacobian (K, C, H, W), its DFT, norm over K; mean."""
+    maps = []
+    for xi in x:
+        J = torch.autograd.functional.jacobian(lambda z: model(z[None])[0], xi)
+        maps.append(dft2(J).abs().pow(2).sum(0).sqrt())
+    return torch.stack(maps).mean(0).double().numpy()
+
+
+def sensitivity_per_basis(model, x):
+    """The definition, one basis vector at a time: JVPs along Re e_cij and Im e_cij for every (c, i, j)."""
+    C, H, W = x.shape[1:]
+    eye = np.eye(C * H * W).reshape(-1, C, H, W)
+    out = np.zeros((C, H, W))
+    for xi in x:
+        for idx in range(C * H * W):
+            e = idft2(eye[idx])
+            d = [torch.func.jvp(lambda z: model(z[None])[0], (xi,), (torch.tensor(p, dtype=xi.dtype),))[1]
+                 for p in (e.real, e.imag)]
+            out[np.unravel_index(idx, (C, H, W))] += float(torch.sqrt((d[0] ** 2 + d[1] ** 2).sum()))
+    return out / len(x)
+
+
+def _sens_case(model_name: str, baseline: str, small: bool) -> Case:
+    from nets.sensitivity import frequency_sensitivity
+    model, shape = _model(model_name, small)
+    n = 1 if baseline == "per-basis" else (2 if small else 8)
+    x = torch.randn((n,) + shape)
+    base = (lambda: sensitivity_per_basis(model, x)) if baseline == "per-basis" else \
+        (lambda: sensitivity_per_image_jacobian(model, x))
+    return Case(f"{model_name}, {n} image(s) {shape}", lambda: frequency_sensitivity(model, x, batch_size=64).mean,
+                base, "batched K VJPs + one FFT", "per-basis JVPs" if baseline == "per-basis" else
+                "per-image autograd.functional.jacobian", rtol=1e-3, repeats=None if small else 1)
+
+
+for _m in ("myrtle", "convactually"):
+    for _b in ("per-image", "per-basis"):
+        register(f"sensitivity-{_m}-{_b}", f"sensitivity map of {_m}: batched VJP+FFT vs {_b} "
+                 f"(targets: >= 10x per-image, >= 500x per-basis)")(
+            lambda small=False, _m=_m, _b=_b: _sens_case(_m, _b, small))
