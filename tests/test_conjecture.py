@@ -1,0 +1,128 @@
+"""theory.holder and theory.conjecture_search: Conjecture 4.13 ratio, certificate links, samplers, CLI."""
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from strategies import seeds
+from theory import conjecture_search as cs
+from theory.holder import certify, check_exponents, r_from, ratio_mpmath
+
+
+@given(seeds, st.sampled_from(cs.REGIMES), st.integers(2, 6), st.integers(1, 5))
+def test_equality_cases_give_ratio_one(seed, regime, L, n):
+    """Aligned factors A_l = U_l diag(c^(1/p_l)) U_{l-1}^* attain equality: ratio 1 (within round-off)."""
+    rng = np.random.default_rng(seed)
+    ps = cs.exponents(regime, L, rng)
+    if regime == "small_r":
+        return  # c^(1/p) spans ~40 decades there: beyond float64, covered by the mpmath test below
+    F = cs.sample("aligned_rotated", ps, [n] * (L + 1), 4, rng)
+    assert np.allclose(certify(F, ps, r_from(ps)).ratio, 1.0, atol=1e-9)
+
+
+def test_equality_case_in_mpmath():
+    """At 60 digits the float64-rounded equality case is within O(eps^2) of 1 (rounding moves it off the
+    equality point, and the ratio changes at second order there), and never below 1."""
+    rng = np.random.default_rng(0)
+    ps = [2.0, 3.0, 6.0]
+    F = cs.sample("aligned_rotated", ps, [3] * 4, 1, rng)
+    excess = float(ratio_mpmath([A[0] for A in F], ps) - 1)
+    assert -1e-40 < excess < 1e-28
+
+
+@settings(max_examples=25)
+@given(seeds, st.sampled_from(["gaussian_complex", "gaussian_real", "spectrum", "rank_deficient"]),
+       st.sampled_from(["paper", "random", "r_lt_1", "with_inf"]), st.integers(2, 5))
+def test_certificate_links_hold_on_random_samples(seed, sampler, regime, L):
+    """Horn, majorisation and Hölder links hold on random samples, and every ratio is >= 1."""
+    rng = np.random.default_rng(seed)
+    ps = cs.exponents(regime, L, rng)
+    F = cs.sample(sampler, ps, cs.dimensions(sampler, L, 5, rng), 64, rng)
+    c = certify(F, ps, r_from(ps))
+    assert c.links_ok.all() and np.all(c.log_ratio >= -1e-12)
+
+
+@given(seeds, st.integers(2, 4))
+def test_ratio_invariant_under_unitary_rotations(seed, L):
+    """Replacing A_l by U_l A_l U_{l-1}^* (U_0, U_L arbitrary unitaries) leaves the ratio unchanged."""
+    rng = np.random.default_rng(seed)
+    ps = cs.exponents("random", L, rng)
+    dims = cs.dimensions("gaussian_complex", L, 4, rng)
+    F = cs.sample("gaussian_complex", ps, dims, 8, rng)
+    U = [cs._haar(rng, 8, d) for d in dims]
+    G = [U[l + 1] @ A @ np.conj(np.swapaxes(U[l], -1, -2)) for l, A in enumerate(F)]
+    r = r_from(ps)
+    assert np.allclose(certify(F, ps, r).log_ratio, certify(G, ps, r).log_ratio, atol=1e-10)
+
+
+def test_inconsistent_exponents_rejected():
+    """A planted 'counterexample' with sum 1/p_l != 1/r is refused by the consistency check, not reported."""
+    A = np.eye(2)[None] * 2
+    with pytest.raises(ValueError, match="sum 1/p_l = 1/r"):
+        certify([A, A], [2.0, 2.0], 2.0)          # 1/2 + 1/2 = 1 != 1/2
+    with pytest.raises(ValueError, match="ps\\[0\\]: expected a real number > 0"):
+        check_exponents([0.0, 1.0], 1.0)
+    assert r_from([2.0, math.inf]) == 2.0
+
+
+def test_rank_truncation_at_small_r():
+    """A rank-1 product with a round-off second singular value: without truncation the ratio would drop below 1
+    at r = 0.05 (the tool's own failure mode); with it the ratio is >= 1 in float64 and in mpmath."""
+    rng = np.random.default_rng(3)
+    a, b = rng.standard_normal((2, 1)) + 0j, rng.standard_normal((1, 6)) + 0j
+    ps = [0.05 / 0.3, 0.05 / 0.7]
+    c = certify([b[None], a[None]], ps, r_from(ps))
+    assert c.ratio[0] >= 1 - 1e-12 and c.links_ok[0]
+    assert 1 - ratio_mpmath([b, a], ps) <= 1e-30   # in mpmath: the float 1 - 1e-30 is exactly 1.0
+
+
+def run_cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "theory.conjecture_search", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_cli_end_to_end_resume_and_seed(tmp_path):
+    """A small budget writes JSON with config/summary; --resume continues without repeating chunks; the same
+    seed gives the same samples (identical summaries)."""
+    common = ["--samples", "400", "--chunk", "50", "--L", "2,3", "--max-dim", "3", "--adversarial-steps", "5"]
+    p = run_cli(*common, "--out", str(tmp_path / "a"))
+    assert p.returncode == 0, p.stderr
+    assert "counterexamples" in p.stdout
+    a = json.loads((tmp_path / "a" / "search.json").read_text())
+    assert a["samples"] >= 400 and a["counterexamples"] == [] and a["config"]["seed"] == 0
+    first_chunks = a["next_chunk"]
+    p = run_cli(*common, "--out", str(tmp_path / "a"), "--resume")
+    assert p.returncode == 0, p.stderr
+    b = json.loads((tmp_path / "a" / "search.json").read_text())
+    assert b["next_chunk"] == 2 * first_chunks and b["samples"] >= a["samples"] + 400
+    p = run_cli(*common, "--out", str(tmp_path / "c"))
+    c = json.loads((tmp_path / "c" / "search.json").read_text())
+    assert c["summary"] == a["summary"]
+
+
+def test_workers_and_dask_give_the_same_samples(tmp_path):
+    """--workers 2 and a Dask LocalCluster with 2 workers run the same chunks as the in-process run."""
+    pytest.importorskip("distributed")
+    common = ["--samples", "200", "--chunk", "50", "--L", "2", "--max-dim", "3", "--adversarial-every", "0"]
+    ref = run_cli(*common, "--out", str(tmp_path / "ref"), "--workers", "2")
+    dask = run_cli(*common, "--out", str(tmp_path / "dask"), "--workers", "2", "--scheduler", "local")
+    assert ref.returncode == 0 and dask.returncode == 0, dask.stderr
+    r = json.loads((tmp_path / "ref" / "search.json").read_text())
+    d = json.loads((tmp_path / "dask" / "search.json").read_text())
+    assert r["summary"] == d["summary"]
+
+
+@pytest.mark.parametrize("args, match", [
+    (["--L", "0"], "--L"), (["--L", "2,x"], "--L"), (["--samples", "-5"], "--samples"),
+    (["--max-dim", "0"], "--max-dim"), (["--time", "soon"], "--time"),
+    (["--scheduler", "tcp://127.0.0.1:1", "--samples", "10"], "cannot connect"),
+])
+def test_cli_bad_input(tmp_path, args, match):
+    """Bad values and an unreachable scheduler: one clear line, exit status 2."""
+    p = run_cli(*args, "--out", str(tmp_path / "x"), timeout=120)
+    assert p.returncode == 2 and match in p.stderr and "Traceback" not in p.stderr
