@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # freqsens entry point: sets up a virtual environment (once) and runs a job.
-#   ./run.sh main     set up, then run the main job (theory check report for now)
+#   ./run.sh main     set up, then run the main job: all experiments, quick preset, embedded data,
+#                     report in results/quick/report.md (arguments replace the defaults)
 #   ./run.sh test     set up, then run the test suite (what CI runs)
 #   ./run.sh setup    set up only
 # Environment: FREQSENS_VENV (default ./.venv), PYTHON (default python3),
@@ -36,7 +37,9 @@ cmd=${1:-main}
 [ $# -gt 0 ] && shift
 case "$cmd" in
     setup) setup ;;
-    main)  setup; cd "$here"; exec "$venv/bin/python" -m theory.check "$@" ;;
+    main)  setup; cd "$here"
+           if [ $# -eq 0 ]; then set -- all --preset quick --seeds 2 --workers 2 --out results/quick; fi
+           exec "$venv/bin/python" -m nets.experiments "$@" ;;
     test)  setup; cd "$here"; exec "$venv/bin/python" -m pytest "$@" ;;
     *) echo "usage: ./run.sh main|test|setup [args...]" >&2; exit 2 ;;
 esac

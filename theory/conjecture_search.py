@@ -23,7 +23,6 @@ import argparse
 import itertools
 import json
 import math
-import os
 import signal
 import sys
 import time
@@ -247,21 +246,9 @@ def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: fl
     out.mkdir(parents=True, exist_ok=True)
     if samples is None and seconds is None:
         samples = 20000
-    pool, client = None, None
-    if scheduler:
-        try:
-            from distributed import Client, LocalCluster
-            client = Client(LocalCluster(n_workers=max(workers, 2), threads_per_worker=1, processes=True)
-                            if scheduler == "local" else scheduler, timeout=10)
-        except Exception as exc:  # noqa: BLE001 - any connection failure is reported the same way
-            raise ConnectionError(f"--scheduler {scheduler}: cannot connect ({type(exc).__name__}: {exc})") from None
-        wave = max(workers, len(client.scheduler_info().get("workers", {})), 1) * 2
-    elif workers > 1:
-        from concurrent.futures import ProcessPoolExecutor
-        pool = ProcessPoolExecutor(workers, initializer=_worker_init)
-        wave = workers * 2
-    else:
-        wave = 1
+    from theory._parallel import Executor
+    executor = Executor(workers, scheduler)
+    wave = executor.size * 2
     cfgd = cfg.identity()
     t_start, new = time.time(), 0
     from tqdm import tqdm
@@ -271,12 +258,7 @@ def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: fl
     try:
         while (samples is None or new < samples) and (seconds is None or time.time() - t_start < seconds):
             idx = list(range(state["next_chunk"], state["next_chunk"] + wave))
-            if client is not None:
-                results = client.gather(client.map(run_chunk, [cfgd] * len(idx), idx, pure=False))
-            elif pool is not None:
-                results = list(pool.map(run_chunk, [cfgd] * len(idx), idx))
-            else:
-                results = [run_chunk(cfgd, i) for i in idx]
+            results = executor.map(run_chunk, [cfgd] * len(idx), idx)
             for res in results:
                 _merge(state, res)
                 new += res["samples"]
@@ -291,19 +273,11 @@ def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: fl
     finally:
         signal.signal(signal.SIGTERM, old_handler)
         bar.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-        if client is not None:
-            client.close()
+        executor.close()
     state.pop("_last", None)
     state["samples_per_second_this_run"] = new / max(time.time() - t_start, 1e-9)
     atomic_write_json(state_path, state)
     return state
-
-
-def _worker_init():
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _raise_interrupt(signum, frame):

@@ -1,0 +1,48 @@
+"""Statistics for the hypotheses of Section 5: trends with bootstrap CIs over seeds, similarity to tau.
+
+Hypothesis I: frequency sensitivity concentrates on high-variance (low) frequencies more as depth grows,
+i.e. the radial moments (eq. 5.1) *decrease* with depth. Hypothesis II: the same with weight decay.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.stats import spearmanr
+
+
+def trend(xs, values_per_x, n_boot: int = 2000, seed: int = 0, direction: str = "decreasing") -> dict:
+    """Spearman correlation of ``x`` with the seed-mean of a statistic, and a bootstrap CI over seeds.
+
+    values_per_x: one list of per-seed values for each x. Bootstrap: resample the seeds of every x with
+    replacement, recompute the means and the Spearman rho; 95% percentile interval. Verdict for a
+    ``direction="decreasing"`` hypothesis: "supported" if the whole CI is < 0, "not supported" if it is > 0,
+    else "inconclusive" (also when there is only one seed, so no spread to resample).
+    """
+    xs = np.asarray(xs, float)
+    vals = [np.asarray(v, float) for v in values_per_x]
+    if len(xs) != len(vals) or len(xs) < 3:
+        return {"spearman": float("nan"), "ci": [float("nan")] * 2, "verdict": "inconclusive",
+                "reason": "fewer than 3 values of the varied parameter"}
+    means = np.array([v.mean() for v in vals])
+    rho = float(spearmanr(xs, means).statistic) if np.ptp(means) > 0 else 0.0
+    rng = np.random.default_rng(seed)
+    boots = []
+    for _ in range(n_boot):
+        m = np.array([rng.choice(v, len(v)).mean() for v in vals])
+        boots.append(spearmanr(xs, m).statistic if np.ptp(m) > 0 else 0.0)
+    lo, hi = (float(q) for q in np.nanpercentile(boots, [2.5, 97.5]))
+    n_seeds = min(len(v) for v in vals)
+    if n_seeds < 2:
+        verdict = "inconclusive"
+    elif direction == "decreasing":
+        verdict = "supported" if hi < 0 else "not supported" if lo > 0 else "inconclusive"
+    else:
+        verdict = "supported" if lo > 0 else "not supported" if hi < 0 else "inconclusive"
+    return {"spearman": rho, "ci": [lo, hi], "verdict": verdict, "seeds": n_seeds, "means": means.tolist()}
+
+
+def radial_kl(r, g_s, g_tau) -> float:
+    """KL divergence between the radial distributions (curves normalised to sum 1 over the exact radii)."""
+    p = np.asarray(g_s, float) / np.sum(g_s)
+    q = np.asarray(g_tau, float) / np.sum(g_tau)
+    keep = p > 0
+    return float(np.sum(p[keep] * np.log(p[keep] / np.maximum(q[keep], 1e-300))))

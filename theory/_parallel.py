@@ -1,0 +1,58 @@
+"""One way to run independent jobs: in-process, on local processes, or on a Dask cluster.
+
+Used by the conjecture search (chunks) and the experiment sweeps (training runs). Jobs must be
+module-level functions with picklable arguments; results come back in order.
+"""
+from __future__ import annotations
+
+import os
+import signal
+
+
+def _worker_init():
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class Executor:
+    """``Executor(workers, scheduler)``: ``map(fn, *iterables)`` in order; ``size`` = useful wave width.
+
+    scheduler=None and workers=1: in-process; workers > 1: a local process pool; scheduler="local": a Dask
+    ``LocalCluster`` with ``workers`` single-threaded processes; scheduler="tcp://...": that Dask cluster
+    (e.g. one started by dask-jobqueue on Slurm). An unreachable scheduler raises ConnectionError.
+    """
+
+    def __init__(self, workers: int = 1, scheduler: str | None = None):
+        self.pool = self.client = None
+        self.size = 1
+        if scheduler:
+            try:
+                from distributed import Client, LocalCluster
+                self.client = Client(LocalCluster(n_workers=max(workers, 2), threads_per_worker=1, processes=True)
+                                     if scheduler == "local" else scheduler, timeout=10)
+            except Exception as exc:  # noqa: BLE001 - every connection failure is reported the same way
+                raise ConnectionError(f"--scheduler {scheduler}: cannot connect ({type(exc).__name__}: {exc})") from None
+            self.size = max(workers, len(self.client.scheduler_info().get("workers", {})), 1)
+        elif workers > 1:
+            from concurrent.futures import ProcessPoolExecutor
+            self.pool = ProcessPoolExecutor(workers, initializer=_worker_init)
+            self.size = workers
+
+    def map(self, fn, *iterables) -> list:
+        if self.client is not None:
+            return self.client.gather(self.client.map(fn, *iterables, pure=False))
+        if self.pool is not None:
+            return list(self.pool.map(fn, *iterables))
+        return [fn(*args) for args in zip(*iterables)]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+        if self.client is not None:
+            self.client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
