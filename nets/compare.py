@@ -35,19 +35,15 @@ class LinearComparison:
 def fit_lbfgs(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, weight_decay: float,
               max_iter: int = 2000) -> float:
     """Full-batch L-BFGS on ``mean CE + (weight_decay / 2) sum |w|^2`` (torch's decay convention); returns the loss."""
+    from theory._optim import lbfgs
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.LBFGS(params, lr=1, max_iter=max_iter, history_size=100, tolerance_grad=1e-12,
-                            tolerance_change=1e-15, line_search_fn="strong_wolfe")
 
-    def closure():
-        opt.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x), y) + weight_decay / 2 * sum((p ** 2).sum() for p in params)
-        loss.backward()
-        return loss
+    def objective():
+        return torch.nn.functional.cross_entropy(model(x), y) + weight_decay / 2 * sum((p ** 2).sum() for p in params)
 
-    opt.step(closure)
+    lbfgs(params, objective, max_iter, tolerance_grad=1e-12)
     with torch.no_grad():
-        return float(torch.nn.functional.cross_entropy(model(x), y) + weight_decay / 2 * sum((p ** 2).sum() for p in params))
+        return float(objective())
 
 
 def compare_linear(x: np.ndarray, labels: np.ndarray, depth: int, weight_decay: float, width: int = 4,

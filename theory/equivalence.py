@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import linear_cnn as lc
+from theory._optim import lbfgs
 from theory._validate import as_array, nonnegative
 from theory.dft import dft2
 from theory.regression import design, objective, solve
@@ -78,16 +79,7 @@ def train_linear_cnn(x, y, channels, lam: float, loss: str = "squared", seed: in
                 torch.nn.functional.cross_entropy(out, yt)
             return data + lam * sum((w ** 2).sum() for w in ws)
 
-        opt = torch.optim.LBFGS(ws, lr=1, max_iter=max_iter, history_size=100, tolerance_grad=1e-14,
-                                tolerance_change=1e-16, line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            val = total()
-            val.backward()
-            return val
-
-        opt.step(closure)
+        opt = lbfgs(ws, total, max_iter, tolerance_grad=1e-14)
         with torch.no_grad():
             val = float(total())
         if best is None or val < best.objective:

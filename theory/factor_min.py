@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from theory._optim import lbfgs
 from theory._validate import as_array, positive_int
 from theory.schatten import product, schatten_power, singular_values
 
@@ -109,16 +110,7 @@ def minimize_factorization(B, L: int, widths=None, starts: int = 8, seed: int = 
             last = torch.trace(Bt @ torch.linalg.solve(G, Bt.conj().T)).real  # |B M^+|^2
             return (sum((A.abs() ** 2).sum() for A in As) + last) / L
 
-        opt = torch.optim.LBFGS(params, lr=1, max_iter=max_iter, history_size=50, tolerance_grad=1e-13,
-                                tolerance_change=1e-16, line_search_fn="strong_wolfe")
-
-        def closure():
-            opt.zero_grad()
-            obj = objective()
-            obj.backward()
-            return obj
-
-        opt.step(closure)
+        lbfgs(params, objective, max_iter, history=50)
         with torch.no_grad():
             As, M = inner(params)
             A_last = Bt @ torch.linalg.pinv(M)

@@ -414,16 +414,7 @@ def solve_cvxpy(x_hat=None, y=None, lam: float = 0.0, penalty: str = "lasso", d:
         else:
             rows = np.arange(C * H * W).reshape(C, H * W)
             pen = 2 * cp.sum(cp.hstack([cp.normNuc(u[rows[:, p], :]) for p in range(H * W)]))
-    prob = cp.Problem(cp.Minimize(fit + lam * pen))
-    try:
-        prob.solve(solver=solver, **solver_opts)
-    except cp.error.SolverError as exc:
-        raise SolverError(f"cvxpy/{solver} failed: {exc}") from None
-    if prob.status != cp.OPTIMAL:
-        msg = f"cvxpy/{solver} returned status {prob.status}"
-        if not (allow_inaccurate and prob.status == cp.OPTIMAL_INACCURATE):
-            raise SolverError(msg)
-        warnings.warn(msg + "; returning it because allow_inaccurate=True", stacklevel=2)
+    prob = _solve_checked(cp.Problem(cp.Minimize(fit + lam * pen)), solver, allow_inaccurate, **solver_opts)
     v = _u_to_v(u.value, d)
     return Solution(v, objective(d, v, lam, penalty), int(prob.solver_stats.num_iters or 0), True)
 
@@ -478,7 +469,16 @@ def _lasso_cvxpy_real(d: Design, lam, solver, allow_inaccurate, **solver_opts) -
     pen = 0
     for k in range(d.K):
         pen = pen + 2 * cp.sum(cp.multiply(w, cp.norm(cp.vstack([beta[pairs[:, 0], k], beta[pairs[:, 1], k]]), 2, axis=0)))
-    prob = cp.Problem(cp.Minimize(cp.sum_squares(R @ beta - z) + lam * pen))
+    prob = _solve_checked(cp.Problem(cp.Minimize(cp.sum_squares(R @ beta - z) + lam * pen)), solver,
+                          allow_inaccurate, **solver_opts)
+    v = dft2((Q @ beta.value).T.reshape((d.K,) + d.shape))
+    return Solution(v, objective(d, v, lam, "lasso"), int(prob.solver_stats.num_iters or 0), True)
+
+
+def _solve_checked(prob, solver: str, allow_inaccurate: bool, **solver_opts):
+    """Solve a cvxpy problem; a solver error or any status but OPTIMAL raises SolverError, except
+    OPTIMAL_INACCURATE with ``allow_inaccurate`` (then a warning). Never a silent inaccurate answer."""
+    import cvxpy as cp
     try:
         prob.solve(solver=solver, **solver_opts)
     except cp.error.SolverError as exc:
@@ -487,6 +487,5 @@ def _lasso_cvxpy_real(d: Design, lam, solver, allow_inaccurate, **solver_opts) -
         msg = f"cvxpy/{solver} returned status {prob.status}"
         if not (allow_inaccurate and prob.status == cp.OPTIMAL_INACCURATE):
             raise SolverError(msg)
-        warnings.warn(msg + "; returning it because allow_inaccurate=True", stacklevel=3)
-    v = dft2((Q @ beta.value).T.reshape((d.K,) + d.shape))
-    return Solution(v, objective(d, v, lam, "lasso"), int(prob.solver_stats.num_iters or 0), True)
+        warnings.warn(msg + "; returning it because allow_inaccurate=True", stacklevel=4)
+    return prob
