@@ -28,17 +28,17 @@ from theory._io import atomic_write_json
 
 # per-preset settings; "quick" fits the whole "all" sweep in <= 20 minutes on 2 CPU cores
 PRESETS = {
-    "quick": dict(train=dict(n_train=3000, n_val=500, max_epochs=5, batch_size=128, patience=2),
+    "quick": dict(train=dict(n_train=3000, n_val=500, n_test=2000, max_epochs=5, batch_size=128, patience=2),
                   width=16, depths=[1, 2, 3, 4], decay_depth=3, decays=[1e-4, 1e-2, 5e-2], base_decay=1e-4,
-                  myrtle_decays=[1e-4, 1e-2], myrtle_train=dict(n_train=800, n_val=200, max_epochs=2),
-                  resnets=["resnet20"], resnet_decays=[1e-4, 1e-2], resnet_train=dict(n_train=1500, n_val=300, max_epochs=3),
+                  myrtle_decays=[1e-4, 1e-2], myrtle_train=dict(n_train=800, n_val=200, n_test=500, max_epochs=2),
+                  resnets=["resnet20"], resnet_decays=[1e-4, 1e-2], resnet_train=dict(n_train=1500, n_val=300, n_test=500, max_epochs=3),
                   spectra_depth=3, filters=["highpass:0.5", "whiten", "invert"], alphas=[1.0, 3.0],
-                  sens_images=500, heat_images=100, linear_n=600, linear_size=8, stats_images=20000),
+                  sens_images=500, small_sens_images=150, heat_images=100, linear_n=600, linear_size=8, stats_images=20000),
     "paper": dict(train=dict(), width=64, depths=list(range(1, 10)), decay_depth=4,
                   decays=[1e-5, 1e-4, 1e-3, 1e-2, 1e-1], base_decay=1e-9, myrtle_decays=[1e-5, 1e-4, 1e-3, 2e-3, 1e-2],
                   myrtle_train=dict(), resnets=["resnet20", "resnet56", "resnet9"], resnet_decays=[1e-5, 1e-4, 1e-3, 1e-2],
                   resnet_train=dict(), spectra_depth=4, filters=["highpass:0.5", "whiten", "invert"],
-                  alphas=[1.0, 2.0, 3.0], sens_images=5000, heat_images=1000, linear_n=5000, linear_size=16,
+                  alphas=[1.0, 2.0, 3.0], sens_images=5000, small_sens_images=5000, heat_images=1000, linear_n=5000, linear_size=16,
                   stats_images=None),
 }
 # CI-sized: the same code path on a few hundred small images (tests and smoke runs)
@@ -46,7 +46,7 @@ PRESETS["tiny"] = dict(train=dict(n_train=200, n_val=50, max_epochs=2, batch_siz
                        depths=[1, 2, 3], decay_depth=2, decays=[1e-4, 1e-2, 1e-1], base_decay=1e-4,
                        myrtle_decays=[1e-4], myrtle_train=dict(n_train=100, n_val=50, max_epochs=1),
                        resnets=["resnet20"], resnet_decays=[1e-4], resnet_train=dict(n_train=100, n_val=50, max_epochs=1),
-                       spectra_depth=2, filters=["highpass:0.5", "invert"], alphas=[1.0], sens_images=50,
+                       spectra_depth=2, filters=["highpass:0.5", "invert"], alphas=[1.0], sens_images=50, small_sens_images=30,
                        heat_images=20, linear_n=200, linear_size=4, stats_images=500)
 PUBLISHED = {  # CIFAR-10 test accuracies (paper and released tables), for context only
     "convactually depth 1/2/4/8 (lambda 1e-5)": ".546/.612/.633/.624",
@@ -83,9 +83,11 @@ def _task(ctx: Context, tags: dict, model: str, seed: int, extra_train=None, **t
         cfg["width"] = ctx.p["width"]
     names = set(TrainConfig.__dataclass_fields__)
     tc = TrainConfig(**{k: v for k, v in cfg.items() if k in names})
-    key = hashlib.sha256(json.dumps({**tc.identity(), "sens": ctx.p["sens_images"]}, sort_keys=True).encode()).hexdigest()[:12]
+    # MyrtleCNN / ResNets: sensitivity costs K backward passes through a deep net, so fewer images in quick
+    sens = ctx.p["sens_images"] if model in ("convactually", "linearcnn") else ctx.p["small_sens_images"]
+    key = hashlib.sha256(json.dumps({**tc.identity(), "sens": sens}, sort_keys=True).encode()).hexdigest()[:12]
     tc.out = str(ctx.out / "runs" / f"{model}-{key}")
-    return {"train": asdict(tc), "sens_images": ctx.p["sens_images"], "tags": {**tags, "seed": seed}, "key": key}
+    return {"train": asdict(tc), "sens_images": sens, "tags": {**tags, "seed": seed}, "key": key}
 
 
 def run_task(task: dict) -> dict:

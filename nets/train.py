@@ -39,10 +39,10 @@ PAPER = {
 }
 # minutes on 2 CPU cores, same code path: small data, few epochs, larger steps
 QUICK = {
-    "convactually": dict(batch_size=128, lr=3e-4, patience=2, max_epochs=6, n_train=4000, n_val=1000, width=32),
-    "linearcnn": dict(batch_size=128, lr=3e-4, patience=2, max_epochs=6, n_train=4000, n_val=1000, width=8),
-    "myrtle": dict(batch_size=128, lr=0.02, patience=2, max_epochs=4, n_train=3000, n_val=500),
-    "resnet": dict(batch_size=128, lr=0.05, patience=2, max_epochs=4, n_train=3000, n_val=500),
+    "convactually": dict(batch_size=128, lr=3e-4, patience=2, max_epochs=6, n_train=4000, n_val=1000, n_test=2000, width=32),
+    "linearcnn": dict(batch_size=128, lr=3e-4, patience=2, max_epochs=6, n_train=4000, n_val=1000, n_test=2000, width=8),
+    "myrtle": dict(batch_size=128, lr=0.02, patience=2, max_epochs=4, n_train=3000, n_val=500, n_test=1000),
+    "resnet": dict(batch_size=128, lr=0.05, patience=2, max_epochs=4, n_train=3000, n_val=500, n_test=1000),
 }
 
 
@@ -60,6 +60,7 @@ class TrainConfig:
     filter: str | None = None
     n_train: int | None = None      # use the first n of the training split (None: all)
     n_val: int | None = None
+    n_test: int | None = None       # evaluate on the first n test images (None: all)
     lam: float = 1e-5               # torch weight_decay (penalty lam/2 |w|^2)
     lr: float = 1e-4
     momentum: float = 0.9
@@ -225,7 +226,7 @@ def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = Tr
             print(f"[train] {out.name} epoch {epoch}: train {rec['train_acc']:.3f} val {val_acc:.3f} "
                   f"lr {rec['lr']:.1e} ({rec['seconds']:.1f} s)", file=sys.stderr)
     model.load_state_dict(torch.load(out / "best.pt", map_location=device, weights_only=False)["model"])
-    xte, yte = _tensors(data, "test", None, device)
+    xte, yte = _tensors(data, "test", cfg.n_test, device)
     test_loss, test_acc = evaluate(model, xte, yte, amp=amp)
     result = {"config": asdict(cfg), "best_epoch": best["epoch"], "val_acc": best["val_acc"], "test_acc": test_acc,
               "test_loss": test_loss, "stop_reason": stop_reason, "device": str(device),
@@ -265,6 +266,7 @@ def add_train_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--filter", help="spectral filter applied to the data (highpass:R, whiten, invert, ...)")
     ap.add_argument("--n-train", type=int, help="use the first N training images")
     ap.add_argument("--n-val", type=int, help="use the first N validation images")
+    ap.add_argument("--n-test", type=int, help="evaluate on the first N test images (default all)")
     ap.add_argument("--lam", type=float, help="weight decay (torch convention; default 1e-5)")
     ap.add_argument("--lr", type=float, help="initial learning rate (preset default)")
     ap.add_argument("--batch-size", type=int, help="batch size (preset default)")
@@ -282,7 +284,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, help="run folder (config, checkpoints, metrics, result)")
     ap.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     args = ap.parse_args(argv)
-    for name in ("depth", "width", "batch_size", "patience", "max_epochs", "threads", "n_train", "n_val"):
+    for name in ("depth", "width", "batch_size", "patience", "max_epochs", "threads", "n_train", "n_val", "n_test"):
         v = getattr(args, name)
         if v is not None and v < 1:
             ap.error(f"--{name.replace('_', '-')}: expected an integer >= 1, got {v}")

@@ -128,7 +128,8 @@ def fourier_stats(batches: Iterable, covariance: bool = False, progress: bool = 
     it = batches
     if progress:
         from tqdm import tqdm
-        it = tqdm(batches, desc="Fourier statistics", unit="batch")
+        import sys
+        it = tqdm(batches, desc="Fourier statistics", unit="batch", disable=not sys.stderr.isatty())
     for b in it:
         stats.update(b)
     stats._require("batches")
