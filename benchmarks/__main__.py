@@ -40,17 +40,20 @@ def main(argv=None) -> int:
     except ImportError:
         pass
     names = args.names or list(harness.REGISTRY)
+    out = Path(args.out) if args.out else Path("benchmarks/results") / (
+        datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".json")
+    from theory._io import atomic_write_json
     results = []
     for name in names:
         print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
         results.append(harness.run_one(name, args.repeats, args.min_time, small=args.small))
+        r = results[-1]
+        print(f"[benchmarks] {name}: {r.speedup:.1f}x ({r.candidate.median_s:.4g} s vs {r.baseline.median_s:.4g} s)",
+              file=sys.stderr, flush=True)
+        atomic_write_json(out, harness.to_json(results, vars(args)))   # partial results survive an interruption
     m = harness.machine()
     print(f"machine: {m}")
     print(harness.format_table(results))
-    out = Path(args.out) if args.out else Path("benchmarks/results") / (
-        datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".json")
-    from theory._io import atomic_write_json
-    atomic_write_json(out, harness.to_json(results, vars(args)))
     print(f"written: {out}")
     return 0
 

@@ -27,7 +27,7 @@ class LinearComparison:
     weight_decay: float
     lam_v: float
     relative_error: float            # |v_hat_net - v_hat*| / |v_hat*|
-    per_frequency_error: np.ndarray  # (H, W): |v_hat_net(k) - v_hat*(k)|_F / |v_hat*(k)|_F
+    per_frequency_error: np.ndarray  # (H, W): |v_hat_net(k) - v_hat*(k)|_F / max_k' |v_hat*(k')|_F
     objective_gap: float             # (J_net - J*) / |J*|, both evaluated by theory.regression.objective
     train_accuracy: float
 
@@ -66,7 +66,8 @@ def compare_linear(x: np.ndarray, labels: np.ndarray, depth: int, weight_decay: 
     sol = solve(d=d, lam=lam_v, penalty=pen, L=max(depth, 2), loss="cross_entropy",
                 v0=v_net if depth >= 3 else None)
     diff = np.sqrt((np.abs(v_net - sol.v_hat) ** 2).sum(axis=(0, 1)))
-    ref = np.sqrt((np.abs(sol.v_hat) ** 2).sum(axis=(0, 1)))
+    # relative to the largest frequency block: blocks the penalty sets to zero have no scale of their own
+    ref = np.full(diff.shape, np.sqrt((np.abs(sol.v_hat) ** 2).sum(axis=(0, 1))).max())
     J_net = objective(d, v_net, lam_v, pen, max(depth, 2))
     return LinearComparison(depth, weight_decay, lam_v,
                             float(np.linalg.norm(v_net - sol.v_hat) / np.linalg.norm(sol.v_hat)),

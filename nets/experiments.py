@@ -33,7 +33,7 @@ PRESETS = {
                   myrtle_decays=[1e-4, 1e-2], myrtle_train=dict(n_train=800, n_val=200, n_test=500, max_epochs=2),
                   resnets=["resnet20"], resnet_decays=[1e-4, 1e-2], resnet_train=dict(n_train=1500, n_val=300, n_test=500, max_epochs=3),
                   spectra_depth=3, filters=["highpass:0.5", "whiten", "invert"], alphas=[1.0, 3.0],
-                  sens_images=500, small_sens_images=150, heat_images=100, linear_n=600, linear_size=8, stats_images=20000),
+                  sens_images=500, small_sens_images=150, heat_images=100, linear_n=400, linear_size=6, stats_images=20000),
     "paper": dict(train=dict(), width=64, depths=list(range(1, 10)), decay_depth=4,
                   decays=[1e-5, 1e-4, 1e-3, 1e-2, 1e-1], base_decay=1e-9, myrtle_decays=[1e-5, 1e-4, 1e-3, 2e-3, 1e-2],
                   myrtle_train=dict(), resnets=["resnet20", "resnet56", "resnet9"], resnet_decays=[1e-5, 1e-4, 1e-3, 1e-2],
@@ -151,15 +151,18 @@ TASKS = {"depth": tasks_depth, "decay": tasks_decay, "resnet": tasks_resnet, "sp
 
 
 def _tau(run: str) -> np.ndarray:
-    """tau of the normalised training images a run was trained on (cached in the run folder)."""
+    """tau of the normalised training images a run was trained on, cached once per data variant
+    (dataset, filter, seed) in ``OUT/tau/`` so seeds and experiments sharing the data share the work."""
     from nets.train import TrainConfig, load_data
     from theory.spectra import fourier_stats
-    path = Path(run) / "tau.npy"
+    cfg = TrainConfig(**json.loads((Path(run) / "config.json").read_text())["config"])
+    variant = {k: getattr(cfg, k) for k in ("dataset", "data_root", "filter", "seed", "n_train")}
+    path = Path(run).parent.parent / "tau" / (hashlib.sha256(json.dumps(variant, sort_keys=True).encode()).hexdigest()[:12] + ".npy")
     if path.exists():
         return np.load(path)
-    cfg = TrainConfig(**json.loads((Path(run) / "config.json").read_text())["config"])
     data = load_data(cfg)
     tau = fourier_stats(data.batches("train", 2000)).tau
+    path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, tau)
     return tau
 
@@ -200,12 +203,29 @@ def analyse_rows(name: str, rows: list[dict]) -> dict:
         r.update(_similarity(r))
     res = {"runs": rows, "failed": [r for r in rows if "error" in r]}
     if name == "depth":
-        res["hypothesis_I"] = _trend_table(ok, "depth")
+        res["hypothesis_I"] = _trend_table(ok, "depth", "model")
     elif name == "decay":
         res["hypothesis_II"] = _trend_table(ok, "lam", "model")
     elif name == "resnet":
         res["residual"] = _trend_table(ok, "lam", "model")
+    elif name == "spectra":
+        res["follows_tau"] = spectra_verdicts(ok)
     return res
+
+
+SPECTRA_RULE = ("supported if Spearman(S, tau) > 0 for every seed and its mean is >= 0.1; not supported if the "
+                "mean is <= 0; else inconclusive")
+
+
+def spectra_verdicts(rows: list[dict]) -> dict:
+    """Per data variant: does the sensitivity image follow tau (Spearman over all c, i, j), by SPECTRA_RULE."""
+    out = {}
+    for data in sorted({r["data"] for r in rows}):
+        v = np.array([r["spearman_tau"] for r in rows if r["data"] == data])
+        verdict = "supported" if v.min() > 0 and v.mean() >= 0.1 else "not supported" if v.mean() <= 0 else "inconclusive"
+        out[data] = {"spearman_mean": float(v.mean()), "spearman_min": float(v.min()), "seeds": len(v),
+                     "verdict": verdict}
+    return out
 
 
 def exp_stats(ctx) -> dict:

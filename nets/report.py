@@ -139,6 +139,11 @@ def build_report(out) -> Path:
                 continue
             L.append(f"| {r['data']} | {r['seed']} | {_fmt(r['test_acc'])} | {_fmt(r['moment1'])} | {_fmt(r['moment1_tau'])} | "
                      f"{_fmt(r['spearman_tau'])} | {_fmt(r['pearson_log_tau'])} | {_fmt(r['radial_kl_to_tau'])} |")
+        from nets.experiments import SPECTRA_RULE
+        L += ["", f"Does sensitivity follow tau? Rule: {SPECTRA_RULE}.", "",
+              "| data | mean Spearman(S, tau) | min over seeds | verdict |", "|---|---|---|---|"]
+        L += [f"| {k} | {_fmt(v['spearman_mean'])} | {_fmt(v['spearman_min'])} | **{v['verdict']}** |"
+              for k, v in sp.get("follows_tau", {}).items()]
         L.append("")
     lin = _load(exp / "linear.json")
     if lin:
