@@ -33,12 +33,13 @@ PRESETS = {
                   myrtle_decays=[1e-4, 1e-2], myrtle_train=dict(n_train=800, n_val=200, n_test=500, max_epochs=2),
                   resnets=["resnet20"], resnet_decays=[1e-4, 1e-2], resnet_train=dict(n_train=1500, n_val=300, n_test=500, max_epochs=3),
                   spectra_depth=3, filters=["highpass:0.5", "whiten", "invert"], alphas=[1.0, 3.0],
-                  sens_images=500, small_sens_images=150, heat_images=100, linear_n=400, linear_size=6, stats_images=20000),
+                  sens_images=500, small_sens_images=150, heat_images=50, linear_n=400, linear_size=6, linear_decays=[1e-2], stats_images=20000),
     "paper": dict(train=dict(), width=64, depths=list(range(1, 10)), decay_depth=4,
                   decays=[1e-5, 1e-4, 1e-3, 1e-2, 1e-1], base_decay=1e-9, myrtle_decays=[1e-5, 1e-4, 1e-3, 2e-3, 1e-2],
                   myrtle_train=dict(), resnets=["resnet20", "resnet56", "resnet9"], resnet_decays=[1e-5, 1e-4, 1e-3, 1e-2],
                   resnet_train=dict(), spectra_depth=4, filters=["highpass:0.5", "whiten", "invert"],
                   alphas=[1.0, 2.0, 3.0], sens_images=5000, small_sens_images=5000, heat_images=1000, linear_n=5000, linear_size=16,
+                  linear_decays=[1e-3, 1e-2],
                   stats_images=None),
 }
 # CI-sized: the same code path on a few hundred small images (tests and smoke runs)
@@ -47,7 +48,7 @@ PRESETS["tiny"] = dict(train=dict(n_train=200, n_val=50, max_epochs=2, batch_siz
                        myrtle_decays=[1e-4], myrtle_train=dict(n_train=100, n_val=50, max_epochs=1),
                        resnets=["resnet20"], resnet_decays=[1e-4], resnet_train=dict(n_train=100, n_val=50, max_epochs=1),
                        spectra_depth=2, filters=["highpass:0.5", "invert"], alphas=[1.0], sens_images=50, small_sens_images=30,
-                       heat_images=20, linear_n=200, linear_size=4, stats_images=500)
+                       heat_images=20, linear_n=200, linear_size=4, linear_decays=[1e-2], stats_images=500)
 PUBLISHED = {  # CIFAR-10 test accuracies (paper and released tables), for context only
     "convactually depth 1/2/4/8 (lambda 1e-5)": ".546/.612/.633/.624",
     "convactually depth 4, lambda 1e-5..0.1": ".628-.641", "myrtle, lambda 1e-5..1e-2": ".836-.869",
@@ -247,7 +248,7 @@ def exp_linear(ctx) -> dict:
     y = data.y_train[:n]
     rows = []
     for L in (1, 2, 3):
-        for wd in (1e-3, 1e-2):
+        for wd in ctx.p["linear_decays"]:
             c = compare_linear(x, y, L, wd, width=4)
             rows.append({"depth": L, "weight_decay": wd, "lam_v": c.lam_v, "relative_error": c.relative_error,
                          "max_per_frequency_error": float(c.per_frequency_error.max()),

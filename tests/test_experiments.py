@@ -27,6 +27,7 @@ def test_trend_detects_planted_monotone_trend_and_not_a_flat_one():
     assert trend(xs, flat)["verdict"] != "supported"
     assert trend(xs, [[v[0]] for v in planted])["verdict"] == "inconclusive"
     assert trend(xs, [list(-np.array(v)) for v in planted])["verdict"] == "not supported"
+    assert trend(xs[:3], planted[:3])["verdict"] == "inconclusive"   # 3 points: never significant
 
 
 def test_radial_kl():
