@@ -66,7 +66,7 @@ def sensitivity_per_basis(model, x):
             e = idft2(eye[idx])
             d = [torch.func.jvp(lambda z: model(z[None])[0], (xi,), (torch.tensor(p, dtype=xi.dtype),))[1]
                  for p in (e.real, e.imag)]
-            out[np.unravel_index(idx, (C, H, W))] += float(torch.sqrt((d[0] ** 2 + d[1] ** 2).sum()))
+            out[np.unravel_index(idx, (C, H, W))] += torch.sqrt((d[0] ** 2 + d[1] ** 2).sum()).item()
     return out / len(x)
 
 
