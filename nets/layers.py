@@ -90,7 +90,7 @@ class FFTCircularConv2d(nn.Module):
         return f"{self.in_channels}, {self.out_channels}, size={self.size}, bias={self.bias is not None}"
 
 
-def conv_weight_to_eq32(weight: torch.Tensor | "np.ndarray"):  # noqa: F821
+def conv_weight_to_eq32(weight):
     """The eq. 3.2 (true convolution) kernel equal to this cross-correlation layer's function.
 
     ``out[i] = sum_m w[m] x[i + m - s] = sum_j w~[j] x[i - j]`` with ``w~[j] = w[(s - j) mod k]``.

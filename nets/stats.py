@@ -69,7 +69,6 @@ def plot(res: dict, out: Path, title: str) -> list[str]:
     written = []
 
     def save(fig, name):
-        from theory._io import atomic_write_text  # noqa: F401 - same folder semantics
         path = out / name
         tmp = out / f".{name}.tmp.png"
         fig.savefig(tmp, dpi=110, bbox_inches="tight")

@@ -95,6 +95,7 @@ def test_cli_end_to_end_resume_and_seed(tmp_path):
     assert "counterexamples" in p.stdout
     a = json.loads((tmp_path / "a" / "search.json").read_text())
     assert a["samples"] >= 400 and a["counterexamples"] == [] and a["config"]["seed"] == 0
+    assert "a bug in this tool): 0" in p.stdout and all(v["bug_flags"] == 0 for v in a["summary"].values())
     first_chunks = a["next_chunk"]
     p = run_cli(*common, "--out", str(tmp_path / "a"), "--resume")
     assert p.returncode == 0, p.stderr

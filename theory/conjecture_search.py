@@ -293,12 +293,14 @@ def format_summary(state: dict) -> str:
     widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     total_fail = sum(v["link_failures"] for v in state["summary"].values())
+    bugs = sum(v.get("bug_flags", 0) for v in state["summary"].values())
     return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows), "",
                       f"{state['samples']} samples, {len(state['summary'])} configurations; worst ratio "
                       f"{min((v['worst_ratio'] for v in state['summary'].values()), default=float('nan')):.15f}; "
                       f"float64 certificate link failures: {total_fail} (float64 cannot resolve singular values spread over > 1e16; "
                       f"flagged samples are recomputed at {MP_DPS} digits); counterexamples (below 1 - {MP_MARGIN:g} at "
-                      f"{MP_DPS} digits): {len(state['counterexamples'])}"])
+                      f"{MP_DPS} digits): {len(state['counterexamples'])}; samples below 1 with every link holding "
+                      f"(impossible: a bug in this tool): {bugs}"])
 
 
 def _int_list(text: str) -> list[int]:

@@ -147,8 +147,8 @@ def _logsumexp(a: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(m[..., 0]), safe[..., 0] + np.log(np.sum(np.exp(a - safe), axis=-1)), -np.inf)
 
 
-def ratio_mpmath(factors: list[np.ndarray], ps, dps: int = 60) -> "mpmath.mpf":  # noqa: F821
-    """The ratio recomputed with mpmath at ``dps`` digits from the exact float64 entries, with ``r`` derived
+def ratio_mpmath(factors: list[np.ndarray], ps, dps: int = 60):
+    """The ratio (an ``mpmath.mpf``) recomputed with mpmath at ``dps`` digits from the exact float64 entries, with ``r`` derived
     from the ``p_l`` in mpmath arithmetic (so the exponents are exactly consistent)."""
     import mpmath as mp
     with mp.workdps(dps):
