@@ -30,8 +30,8 @@ def main(argv=None) -> int:
     if args.repeats < 1 or args.min_time <= 0 or args.threads < 1:
         ap.error("--repeats and --threads must be >= 1 and --min-time > 0")
     try:
-        import torch
-        torch.set_num_threads(args.threads)
+        from nets.runtime import configure
+        configure(args.threads)       # torch threads + allocator (FREQSENS_MALLOC=default to compare without)
     except ImportError:
         pass
     try:

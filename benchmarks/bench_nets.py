@@ -20,19 +20,20 @@ def _conv_case(small: bool) -> Case:
     conv = torch.nn.Conv2d(C, C, H, padding="same", padding_mode="circular")
     fft = FFTCircularConv2d(C, C, (H, H))
     fft.load_state_dict(conv.state_dict())
-    x = torch.randn(B, C, H, H)
+    x = torch.randn(B, C, H, H, requires_grad=True)   # a hidden layer: gradients for input, weight and bias
 
     def step(layer):
         def f():
             layer.zero_grad()
+            x.grad = None
             out = layer(x)
             out.sum().backward()
             return out.detach()
         return f
 
-    return Case(f"forward+backward, batch {B}, {C}->{C} channels, {H}x{H} full circular kernel",
+    return Case(f"forward+backward (input, weight, bias grads), batch {B}, {C}->{C} channels, {H}x{H} full kernel",
                 step(fft), step(conv), "FFTCircularConv2d", "nn.Conv2d(padding_mode='circular')",
-                rtol=1e-3, repeats=None if small else 1)
+                rtol=1e-3, slow_baseline=not small)
 
 
 register("fft-conv-layer", "full-size circular conv layer: FFT vs nn.Conv2d (target >= 100x)")(_conv_case)

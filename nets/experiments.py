@@ -95,12 +95,13 @@ def run_task(task: dict) -> dict:
     """Train (or resume / skip) and compute the sensitivity map; retried once; errors are returned, not raised."""
     import torch
     from nets import sensitivity
+    from nets.runtime import configure
     from nets.train import TrainConfig, train
     out = Path(task["train"]["out"])
     last_error = None
     for attempt in range(2):
         try:
-            torch.set_num_threads(1)
+            configure(1)
             res = train(TrainConfig(**task["train"]), resume=True, progress=False)
             if not (out / "sensitivity.json").exists():
                 sensitivity.run(out, "val", task["sens_images"])

@@ -10,10 +10,25 @@ Derivation (unitary DFT of ``theory.dft``, N = HW). PyTorch's "same" padding for
 cross-correlation with ``roll(w, -s)``. The correlation theorem (exact, unitary) gives
 
     DFT(out)[k] = sqrt(N) * conj(DFT(roll(w, -s))[k]) . DFT(x)[k]     (per frequency, a C_out x C_in product)
+                = sqrt(N) * exp(-2 pi i k.s / n) conj(DFT(w)[k]) . DFT(x)[k]
 
-which is what ``forward`` computes with real FFTs (rfft2 / irfft2, half the frequencies), the channel
-contraction done as one real batched matmul over frequencies (``[[Re, -Im], [Im, Re]]`` blocks).
+(eq. 3.3 / Lemma 3.11 for a cross-correlation; the roll is a phase, folded into the small weight tensor).
 (DESIGN.md wrote ``roll(w, -16)`` for 32 x 32; measured against nn.Conv2d the shift is 15 = (32-1)//2.)
+
+How it is computed (``_SpectralConv``, a custom autograd Function; why: speed, measured in
+``benchmarks`` "fft-conv-layer"). Real FFTs keep the half spectrum F = H (W//2 + 1). The channel
+contraction is one complex batched matmul over frequencies, which needs the frequency axis leading: the
+input spectrum is transposed once to ``(F, B, C)``; the inverse transform starts with the H-direction
+inverse FFT on that frequency-major layout (batch dimension contiguous, fast), then one transpose and a
+1-D inverse real FFT along W. The backward pass is written out: with ``R`` the onesided rfft2 and ``G`` the
+spectrum of the output gradient,
+
+    grad_x = irfft2(K^H G),   grad_w = roll(irfft2(sqrt(N) sum_b conj(G) X), s),   grad_bias = sqrt(N) Re G[DC],
+
+where the factor 2 that torch's irfft backward puts on interior columns and the 1/2 of the rfft adjoint
+cancel because everything between them is per-frequency. The bias is added to the DC coefficient (a
+B x C_out slice) instead of to every pixel. Forward-mode AD (``torch.func.jvp``) is supported: the layer
+is bilinear in (x, w), so ``dy = conv(dx, w) + conv(x, dw) + dbias``.
 """
 from __future__ import annotations
 
@@ -30,24 +45,97 @@ def same_padding_shift(k: int) -> int:
     return (k - 1) // 2
 
 
-def spectral_matmul(w_hat: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
-    """``out[b, o, f] = sum_i w_hat[o, i, f] x_hat[b, i, f]`` over all frequencies f at once.
+def _freq_major(z: torch.Tensor) -> torch.Tensor:
+    """``(B, C, H, Wf)`` complex -> ``(H * Wf, B, C)`` contiguous (frequency leading, for the batched matmul)."""
+    B, C = z.shape[:2]
+    return z.reshape(B * C, -1).t().contiguous().view(-1, B, C)
 
-    w_hat: ``(O, I, *F)`` complex; x_hat: ``(B, I, *F)`` complex; returns ``(B, O, *F)`` complex.
-    Done as one real batched matmul per frequency with ``[[Re, -Im], [Im, Re]]`` blocks (measured
-    ~1.6x faster than a complex einsum/matmul on CPU for 64 channels).
-    """
-    O, I = w_hat.shape[:2]
-    B = x_hat.shape[0]
-    fshape = x_hat.shape[2:]
-    F = math.prod(fshape)
-    wm = w_hat.reshape(O, I, F).permute(2, 0, 1)                       # (F, O, I)
-    xm = x_hat.reshape(B, I, F).permute(2, 1, 0)                       # (F, I, B)
-    wb = torch.cat([torch.cat([wm.real, -wm.imag], 2), torch.cat([wm.imag, wm.real], 2)], 1)  # (F, 2O, 2I)
-    xb = torch.cat([xm.real, xm.imag], 1)                              # (F, 2I, B)
-    yb = torch.bmm(wb, xb)                                             # (F, 2O, B)
-    y = torch.complex(yb[:, :O], yb[:, O:])                            # (F, O, B)
-    return y.permute(2, 1, 0).reshape((B, O) + tuple(fshape))
+
+def _irfft2_freq_major(zt: torch.Tensor, H: int, W: int) -> torch.Tensor:
+    """Unitary irfft2 of a frequency-major half spectrum: ``zt (H * Wf, *R)`` complex -> ``(*R, H, W)`` real.
+
+    The H-direction inverse FFT runs on the frequency-major layout (transform axis leading, the batch
+    contiguous), then one transpose puts W last for the 1-D inverse real FFT."""
+    R = zt.shape[1:]
+    z = torch.fft.ifft(zt.reshape(H, -1), dim=0, norm=NORM)
+    z = z.reshape(H * (W // 2 + 1), -1).t().contiguous().view(*R, H, W // 2 + 1)
+    return torch.fft.irfft(z, n=W, dim=-1, norm=NORM)
+
+
+def _shift_phase(H: int, W: int, dtype: torch.dtype, device) -> torch.Tensor:
+    """``sqrt(N) exp(-2 pi i (k_h s_h / H + k_w s_w / W))`` on the ``(H, W//2 + 1)`` half grid, s = same-padding
+    shift: multiplying ``conj(DFT(w))`` by it gives ``sqrt(N) conj(DFT(roll(w, -s)))``."""
+    kh = torch.fft.fftfreq(H, 1 / H, dtype=torch.float64, device=device)
+    kw = torch.fft.rfftfreq(W, 1 / W, dtype=torch.float64, device=device)
+    ang = -2 * math.pi * (kh[:, None] * same_padding_shift(H) / H + kw[None, :] * same_padding_shift(W) / W)
+    return torch.polar(torch.full_like(ang, math.sqrt(H * W)), ang).to(dtype)
+
+
+def _kernel_freq_major(w: torch.Tensor, phase: torch.Tensor) -> torch.Tensor:
+    """``K[f, i, o] = sqrt(N) conj(DFT(roll(w, -s)))[o, i, f]``: w ``(O, I, H, W)`` -> ``(F, I, O)`` complex."""
+    O, I = w.shape[:2]
+    return (torch.fft.rfft2(w, norm=NORM).conj() * phase).permute(2, 3, 1, 0).reshape(-1, I, O).contiguous()
+
+
+def _spectral_apply(Xt, Kt, bias, H, W):
+    """``irfft2`` of ``X K`` (+ bias on DC): Xt ``(F, B, I)``, Kt ``(F, I, O)`` -> y ``(B, O, H, W)``."""
+    Yt = torch.bmm(Xt, Kt)                                              # (F, B, O)
+    if bias is not None:
+        Yt[0] += math.sqrt(H * W) * bias                                # DC: a constant image per channel
+    return _irfft2_freq_major(Yt, H, W)
+
+
+class _SpectralConv(torch.autograd.Function):
+    """y = circular cross-correlation of x with w (+ bias), see the module docstring. x ``(B, I, H, W)``,
+    w ``(O, I, H, W)``, bias ``(O,)`` or None -> ``(B, O, H, W)``."""
+
+    @staticmethod
+    def forward(x, w, bias):
+        H, W = x.shape[-2:]
+        phase = _shift_phase(H, W, torch.promote_types(x.dtype, torch.complex64), x.device)
+        Xt = _freq_major(torch.fft.rfft2(x, norm=NORM))                # (F, B, I)
+        Kt = _kernel_freq_major(w, phase)                               # (F, I, O)
+        return _spectral_apply(Xt, Kt, bias, H, W), Xt, Kt, phase
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        _, Xt, Kt, phase = output
+        ctx.mark_non_differentiable(Xt, Kt, phase)
+        ctx.save_for_backward(Xt, Kt, phase)
+        ctx.save_for_forward(inputs[0], inputs[1], Xt, Kt, phase)
+        ctx.has_bias = inputs[2] is not None
+
+    @staticmethod
+    def backward(ctx, gy, *_):
+        Xt, Kt, phase = ctx.saved_tensors
+        H, W = gy.shape[-2:]
+        Gt = _freq_major(torch.fft.rfft2(gy, norm=NORM))               # (F, B, O)
+        gx = gw = gb = None
+        if ctx.needs_input_grad[0]:
+            gx = _irfft2_freq_major(torch.bmm(Gt, Kt.mH), H, W)
+        if ctx.needs_input_grad[1]:
+            P = torch.bmm(Gt.mH, Xt) * phase.reshape(-1, 1, 1)   # (F, O, I); the phase is roll(., +s)
+            gw = _irfft2_freq_major(P, H, W)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            gb = math.sqrt(H * W) * Gt[0].real.sum(0)
+        return gx, gw, gb
+
+    @staticmethod
+    def jvp(ctx, dx, dw, dbias):
+        x, w, Xt, Kt, phase = ctx.saved_tensors
+        H, W = x.shape[-2:]
+        Yt = 0
+        if dx is not None:
+            Yt = Yt + torch.bmm(_freq_major(torch.fft.rfft2(dx, norm=NORM)), Kt)
+        if dw is not None:
+            Yt = Yt + torch.bmm(Xt, _kernel_freq_major(dw, phase))
+        if isinstance(Yt, int):
+            dy = torch.zeros(x.shape[0], w.shape[0], H, W, dtype=x.dtype, device=x.device)
+        else:
+            dy = _irfft2_freq_major(Yt, H, W)
+        if dbias is not None:
+            dy = dy + dbias[:, None, None]
+        return dy, None, None, None
 
 
 class FFTCircularConv2d(nn.Module):
@@ -73,18 +161,13 @@ class FFTCircularConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         H, W = self.size
-        if x.shape[-3:] != (self.in_channels, H, W):
+        if x.dim() != 4 or x.shape[-3:] != (self.in_channels, H, W):
             raise ValueError(f"x: expected (B, {self.in_channels}, {H}, {W}), got {tuple(x.shape)}")
         dtype = x.dtype
         if dtype in (torch.float16, torch.bfloat16):  # FFTs in float32 (cuFFT half needs powers of 2)
             x = x.float()
-        w = torch.roll(self.weight.to(x.dtype), (-same_padding_shift(H), -same_padding_shift(W)), (-2, -1))
-        w_hat = torch.fft.rfft2(w, norm=NORM).conj()
-        y_hat = spectral_matmul(w_hat, torch.fft.rfft2(x, norm=NORM))
-        out = torch.fft.irfft2(y_hat * math.sqrt(H * W), s=(H, W), norm=NORM)
-        if self.bias is not None:
-            out = out + self.bias.to(out.dtype)[:, None, None]
-        return out.to(dtype)
+        bias = None if self.bias is None else self.bias.to(x.dtype)
+        return _SpectralConv.apply(x, self.weight.to(x.dtype), bias)[0].to(dtype)
 
     def extra_repr(self) -> str:
         return f"{self.in_channels}, {self.out_channels}, size={self.size}, bias={self.bias is not None}"

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from nets.runtime import configure
 from theory._io import atomic_write_json, provenance
 
 PRESETS = ("quick", "paper")
@@ -158,7 +159,7 @@ def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = Tr
             raise TrainError(f"{out} holds an unfinished run; pass --resume to continue it or use another --out")
     elif resume and out.exists() and any(out.iterdir()):
         raise TrainError(f"--resume: {out} has no config.json, so it is not a freqsens run folder")
-    torch.set_num_threads(cfg.threads)
+    runtime = configure(cfg.threads)
     device = resolve_device(cfg.device)
     amp = cfg.amp and device.type == "cuda"
     data = data if data is not None else load_data(cfg)
@@ -180,7 +181,8 @@ def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = Tr
         start, best = ck["epoch"] + 1, ck["best"]
     else:
         atomic_write_json(out / "config.json", {"config": asdict(cfg), "provenance": provenance(),
-                                                "device": str(device), "n_train": len(xtr), "n_val": len(xva)})
+                                                "device": str(device), "runtime": runtime, "n_train": len(xtr),
+                                                "n_val": len(xva)})
         (out / "metrics.jsonl").write_text("")
     from tqdm import tqdm
     stop_reason = "max_epochs"

@@ -24,6 +24,21 @@ def test_disagreeing_candidate_is_refused(monkeypatch):
         harness.run_one("_wrong")
 
 
+def test_slow_baseline_runs_once(monkeypatch):
+    """slow_baseline: the candidate is warmed up and timed in repeats, the baseline called exactly once."""
+    calls = {"c": 0, "b": 0}
+
+    def side(k):
+        def f():
+            calls[k] += 1
+            return 1.0
+        return f
+    monkeypatch.setitem(harness.REGISTRY, "_slow", lambda small=False: harness.Case(
+        "x", side("c"), side("b"), "a", "b", slow_baseline=True))
+    r = harness.run_one("_slow", repeats=3, min_time=1e-4)
+    assert calls["b"] == 1 and calls["c"] >= 1 + 1 + 3 and r.baseline.calls == 1
+
+
 def test_cli_runs_and_writes_json(tmp_path):
     """python -m benchmarks NAME prints a ratio table and writes JSON with the machine description."""
     out = tmp_path / "b.json"
@@ -34,6 +49,8 @@ def test_cli_runs_and_writes_json(tmp_path):
     data = json.loads(out.read_text())
     r = data["results"][0]
     assert r["name"] == "conv-fft" and r["speedup"] > 0 and data["machine"]["cpu_count"]
+    if sys.platform.startswith("linux"):
+        assert data["machine"]["allocator"] == "glibc mallopt"   # the setting the timings were taken under
 
 
 def test_cli_unknown_name_exits_2():

