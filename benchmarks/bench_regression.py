@@ -58,3 +58,33 @@ for _pen in ("lasso", "nuclear"):
     for _solver in ("CLARABEL", "SCS"):
         register(f"{_pen}-{_solver.lower()}", f"{_pen} on 5000 x 3072 DFT features: coordinate descent vs cvxpy "
                  f"{_solver} (1e-6 relative objective)")(functools.partial(_case, _pen, _solver))
+
+
+def _ridge_case(small: bool) -> Case:
+    """eq. 4.15 on 50,000 DFT images of 32x32x3 (CIFAR-10 training-set size), all the work from ``x_hat`` on:
+    freqsens (real pixel Gram + Cholesky, v_hat by one DFT) vs eq. 4.15 literally (complex Gram
+    X_hat^H X_hat / N, complex Cholesky). Random images: the timing does not depend on the content."""
+    import scipy.linalg as sla
+    from theory.dft import dft2
+    from theory.regression import ridge
+    N, C, H = (400, 3, 4) if small else (50_000, 3, 32)
+    rng = np.random.default_rng(0)
+    x_hat = dft2(rng.standard_normal((N, C, H, H)))
+    y = rng.standard_normal(N)
+    lam = 1e-3
+
+    def literal():
+        Xh = x_hat.reshape(N, -1)
+        G = Xh.conj().T @ Xh / N
+        b = Xh.conj().T @ y / N
+        G[np.diag_indices_from(G)] += lam
+        u = sla.cho_solve(sla.cho_factor(G, check_finite=False), b, check_finite=False)
+        return np.conj(u).reshape(C, H, H)[None]
+
+    return Case(f"ridge, N={N}, {C * H * H} DFT features, K=1, lam={lam}", lambda: ridge(x_hat, y, lam), literal,
+                "ridge (pixel Gram + Cholesky)", "eq. 4.15 literally (complex Gram + Cholesky)", rtol=1e-8,
+                slow_baseline=not small)
+
+
+register("ridge-50k", "ridge on 50,000 x 3072 DFT data: freqsens vs eq. 4.15 in complex arithmetic "
+         "(target: seconds)")(_ridge_case)

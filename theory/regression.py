@@ -45,7 +45,6 @@ class Design:
     shape: tuple[int, int, int]    # (C, H, W)
     N: int
     K: int
-    G: np.ndarray                  # (CHW, CHW) complex Hermitian, X_hat^H X_hat / N
     b: np.ndarray                  # (CHW, K) complex, X_hat^H y / N
     yy: float                      # |y|^2 / N
     G_pix: np.ndarray = field(repr=False)  # (CHW, CHW) real, X^T X / N
@@ -53,6 +52,15 @@ class Design:
     loss: str = "squared"
     X: np.ndarray | None = field(default=None, repr=False)       # (N, CHW) pixels, cross-entropy only
     labels: np.ndarray | None = field(default=None, repr=False)  # (N,) int, cross-entropy only
+    _G: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def G(self) -> np.ndarray:
+        """``(CHW, CHW)`` complex Hermitian ``X_hat^H X_hat / N = conj(F G_pix F^*)``, computed on first use
+        (the pixel-space ridge never needs it: 1.2 s at 3072 features)."""
+        if self._G is None:
+            self._G = np.conj(pixel_to_fourier(self.G_pix, self.shape))
+        return self._G
 
     def pixel_loss(self, v: np.ndarray) -> tuple[float, np.ndarray]:
         """Data term and its gradient in the real pixel filter ``v: (CHW, K)``.
@@ -72,17 +80,36 @@ class Design:
 
 
 def _check_data(x_hat, y):
-    x_hat = as_array("x_hat", x_hat, ndim=4)
+    x_hat = as_array("x_hat", x_hat, ndim=4, finite=False)   # finiteness: checked chunk by chunk in _real_pixels
     y = as_array("y", y)
     if y.ndim not in (1, 2) or y.shape[0] != x_hat.shape[0]:
         raise ValueError(f"y: expected shape (N,) or (N, K) with N = {x_hat.shape[0]} (rows of x_hat), got {y.shape}")
     if np.iscomplexobj(y):
         raise ValueError("y: expected real targets")
-    I, J = conjugate_indices(*x_hat.shape[-2:])
-    scale = max(float(np.max(np.abs(x_hat))), np.finfo(float).tiny)
-    if np.max(np.abs(x_hat[..., I, J] - np.conj(x_hat))) > 1e-8 * scale:
-        raise ValueError("x_hat: expected the DFT of real images (x_hat[-k] = conj(x_hat[k]))")
     return x_hat, (y[:, None] if y.ndim == 1 else y).astype(np.float64)
+
+
+CHUNK = 2048   # images per inverse-DFT chunk: bounds the complex temporary (2048 x 3072 x 16 B = 100 MB)
+
+
+def _real_pixels(x_hat: np.ndarray) -> np.ndarray:
+    """The real images ``X = idft2(x_hat)``, ``(N, C*H*W)`` float64 C-contiguous, in one chunked pass that also
+    checks ``x_hat`` is finite and the DFT of real images: ``max|Im idft2(x_hat)| <= 1e-8 max|idft2(x_hat)|``
+    (equivalently ``x_hat[-k] = conj(x_hat[k])``, eq. 3.6). Contiguity matters: the Gram product on the
+    strided ``.real`` view took 11.5 s instead of 4.9 s at 50,000 x 3072."""
+    N = x_hat.shape[0]
+    X = np.empty((N, int(np.prod(x_hat.shape[1:]))))
+    imag = scale = 0.0
+    for s in range(0, N, CHUNK):
+        z = idft2(x_hat[s:s + CHUNK]).reshape(-1, X.shape[1])
+        if not np.all(np.isfinite(z)):
+            raise ValueError("x_hat: expected finite entries, found NaN or inf")
+        imag = max(imag, float(np.max(np.abs(z.imag), initial=0.0)))
+        scale = max(scale, float(np.max(np.abs(z.real), initial=0.0)), imag)
+        X[s:s + CHUNK] = z.real
+    if imag > 1e-8 * max(scale, np.finfo(float).tiny):
+        raise ValueError("x_hat: expected the DFT of real images (x_hat[-k] = conj(x_hat[k]))")
+    return X
 
 
 LOSSES = ("squared", "cross_entropy")
@@ -103,13 +130,12 @@ def design(x_hat, y, loss: str = "squared") -> Design:
         y = np.eye(int(labels.max()) + 1)[labels]
     x_hat, Y = _check_data(x_hat, y)
     N, C, H, W = x_hat.shape
-    X = idft2(x_hat).real.reshape(N, -1)
+    X = _real_pixels(x_hat)
     G_pix = X.T @ X / N
     b_pix = X.T @ Y / N
-    # G = conj(F) G_pix F = conj(F G_pix F^*);  b = X_hat^H y / N = conj(F) X^T y / N
-    G = np.conj(pixel_to_fourier(G_pix, (C, H, W)))
+    # G = conj(F) G_pix F = conj(F G_pix F^*) (lazily, Design.G);  b = X_hat^H y / N = conj(F) X^T y / N
     b = np.conj(dft2(b_pix.T.reshape(-1, C, H, W))).reshape(Y.shape[1], -1).T
-    return Design((C, H, W), N, Y.shape[1], G, b, float(np.sum(Y ** 2) / N), G_pix, b_pix, loss,
+    return Design((C, H, W), N, Y.shape[1], b, float(np.sum(Y ** 2) / N), G_pix, b_pix, loss,
                   X if loss == "cross_entropy" else None, labels)
 
 
@@ -343,7 +369,7 @@ def solve(x_hat=None, y=None, lam: float = 0.0, penalty: str = "lasso", L: int =
 
 
 def solve_cd(x_hat=None, y=None, lam: float = 0.0, penalty: str = "lasso", d: Design | None = None,
-             tol: float = 1e-10, max_sweeps: int = 5000, inner: int = 5) -> Solution:
+             tol: float = 1e-10, max_sweeps: int = 5000, inner: int = 10) -> Solution:
     """Fast exact solver for the convex lasso / nuclear problems: compiled coordinate descent in the
     covariance form (``theory._cd``), cheap because G is far better conditioned coordinate-wise in
     Fourier space than its 2e8 condition number suggests. lasso: exact complex coordinate minimisers;

@@ -118,8 +118,8 @@ def pixel_to_fourier(S, shape: tuple[int, int, int]) -> np.ndarray:
     C, H, W = shape
     S = as_array("S", S, ndim=2).reshape(C, H, W, C, H, W)
     # sum_q S[p, q] conj(F[b, q]) = conj(dft over q of S) because S is real; then dft over p
-    T = np.conj(np.fft.fft2(S, axes=(4, 5), norm="ortho"))
-    return np.fft.fft2(T, axes=(1, 2), norm="ortho").reshape(C * H * W, C * H * W)
+    T = np.conj(dft2(S, axes=(4, 5)))
+    return dft2(T, axes=(1, 2)).reshape(C * H * W, C * H * W)
 
 
 def fourier_stats(batches: Iterable, covariance: bool = False, progress: bool = False) -> FourierStats:
