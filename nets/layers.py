@@ -28,7 +28,8 @@ spectrum of the output gradient,
 where the factor 2 that torch's irfft backward puts on interior columns and the 1/2 of the rfft adjoint
 cancel because everything between them is per-frequency. The bias is added to the DC coefficient (a
 B x C_out slice) instead of to every pixel. Forward-mode AD (``torch.func.jvp``) is supported: the layer
-is bilinear in (x, w), so ``dy = conv(dx, w) + conv(x, dw) + dbias``.
+is bilinear in (x, w), so ``dy = conv(dx, w) + conv(x, dw) + dbias``; ``torch.func.vmap`` over the layer
+is not (no batching rule: the layer is batched already).
 """
 from __future__ import annotations
 

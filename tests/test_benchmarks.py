@@ -56,3 +56,16 @@ def test_cli_runs_and_writes_json(tmp_path):
 def test_cli_unknown_name_exits_2():
     proc = subprocess.run([sys.executable, "-m", "benchmarks", "nope"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "unknown benchmark" in proc.stderr
+
+
+def test_throughput_cli(tmp_path):
+    """python -m benchmarks.throughput writes a positive rate per model with the machine; bad names exit 2."""
+    out = tmp_path / "t.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.throughput", "linearcnn-d2", "--batch", "2", "--steps", "1",
+                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert data["images_per_s"]["linearcnn-d2"] > 0 and data["machine"]["torch_threads"] == 1
+    bad = subprocess.run([sys.executable, "-m", "benchmarks.throughput", "vgg"], capture_output=True, text=True,
+                         timeout=120)
+    assert bad.returncode == 2 and "unknown model" in bad.stderr

@@ -411,18 +411,21 @@ def soft_threshold_diagonal(x_hat=None, y=None, lam: float = 0.0, d: Design | No
 # ---- cvxpy references ----------------------------------------------------------------------------
 
 def solve_cvxpy(x_hat=None, y=None, lam: float = 0.0, penalty: str = "lasso", d: Design | None = None,
-                solver: str = "CLARABEL", allow_inaccurate: bool = False, **solver_opts) -> Solution:
-    """The same convex problems in cvxpy (reference, not workhorse): complex variable ``u``, squared loss
-    in covariance form ``|R u - z|^2`` (``G = R^H R``), modulus / nuclear (2-norm for K = 1 or C = 1)
-    penalties. The status is checked (``OPTIMAL`` required unless ``allow_inaccurate``) and the objective
-    is re-evaluated here, never taken from the solver."""
+                solver: str = "CLARABEL", allow_inaccurate: bool = False, real_form: bool = True,
+                **solver_opts) -> Solution:
+    """The same convex problems in cvxpy (reference, not workhorse): squared loss in covariance form
+    ``|R u - z|^2`` (``G = R^H R``), modulus / nuclear (2-norm for K = 1 or C = 1) penalties. LASSO and the
+    K = 1 nuclear problem use real variables in the real Fourier basis (``_cvxpy_real``: the smaller, faster
+    formulation) unless ``real_form=False``; the rest a complex variable ``u``. The status is checked
+    (``OPTIMAL`` required unless ``allow_inaccurate``) and the objective is re-evaluated here, never taken
+    from the solver."""
     import cvxpy as cp
     d = d if d is not None else design(x_hat, y)
     lam = nonnegative("lam", lam)
     if penalty not in ("ridge", "lasso", "nuclear"):
         raise ValueError(f"penalty: cvxpy handles the convex penalties ridge, lasso, nuclear; got {penalty!r}")
-    if penalty == "lasso":
-        return _lasso_cvxpy_real(d, lam, solver, allow_inaccurate, **solver_opts)
+    if real_form and (penalty == "lasso" or (penalty == "nuclear" and d.K == 1)):
+        return _cvxpy_real(d, lam, penalty, solver, allow_inaccurate, **solver_opts)
     evals, Q = np.linalg.eigh(d.G)
     keep = evals > 1e-12 * evals[-1]
     R = np.sqrt(evals[keep])[:, None] * Q[:, keep].conj().T           # G = R^H R
@@ -479,8 +482,11 @@ def real_fourier_basis(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndar
     return np.array(cols).T, np.array(groups), np.array(weights)
 
 
-def _lasso_cvxpy_real(d: Design, lam, solver, allow_inaccurate, **solver_opts) -> Solution:
-    """LASSO (eq. A.1, K = 1 per output) in cvxpy over real variables: a group penalty per frequency pair."""
+def _cvxpy_real(d: Design, lam, penalty: str, solver, allow_inaccurate, **solver_opts) -> Solution:
+    """LASSO (eq. A.1) or, for K = 1, the nuclear problem, in cvxpy over *real* variables: ``v = Q beta`` in the
+    real Fourier basis (half the unknowns of the complex form, a quarter of the dense matrix), so the
+    penalty is a weighted sum of 2-norms over groups of beta: per (channel, frequency pair) for the LASSO,
+    per frequency pair across channels for the nuclear norm of a C x 1 block (its 2-norm)."""
     import cvxpy as cp
     Q, group, weight = real_fourier_basis(d.shape)
     Gr = Q.T @ d.G_pix @ Q
@@ -489,18 +495,24 @@ def _lasso_cvxpy_real(d: Design, lam, solver, allow_inaccurate, **solver_opts) -
     keep = evals > 1e-12 * evals[-1]
     R = np.sqrt(evals[keep])[:, None] * V[:, keep].T
     z = (V[:, keep].T @ br) / np.sqrt(evals[keep])[:, None]
-    pairs = np.array([np.nonzero(group == g)[0].tolist() + ([np.nonzero(group == g)[0][0]] if weight[g] == 1 else [])
-                      for g in range(len(weight))])
-    beta = cp.Variable((Q.shape[0], d.K))
-    # self-conjugate groups are listed twice in `pairs` with half weight each: |(b, b)| / 2 * sqrt2 ... handled by w
+    # columns of each (channel, pair) group; a self-conjugate frequency has one column, listed twice so every
+    # group has two, and weighted 1/sqrt2 so that |(b, b)| / sqrt2 = |b|; a pair carries sqrt2 (|v_k| = |beta|/sqrt2,
+    # counted for k and -k)
+    cols = np.array([np.resize(np.nonzero(group == g)[0], 2) for g in range(len(weight))])   # (groups, 2)
     w = np.where(weight == 1, 1 / np.sqrt(2), np.sqrt(2))
+    if penalty == "nuclear":   # groups ordered channel-major with the same frequency order in every channel
+        C = d.shape[0]
+        cols = cols.reshape(C, -1, 2).transpose(1, 0, 2).reshape(-1, 2 * C)
+        w = w[:cols.shape[0]]
+    beta = cp.Variable((Q.shape[0], d.K))
     pen = 0
     for k in range(d.K):
-        pen = pen + 2 * cp.sum(cp.multiply(w, cp.norm(cp.vstack([beta[pairs[:, 0], k], beta[pairs[:, 1], k]]), 2, axis=0)))
+        pen = pen + 2 * cp.sum(cp.multiply(w, cp.norm(cp.vstack([beta[cols[:, j], k] for j in range(cols.shape[1])]),
+                                                      2, axis=0)))
     prob = _solve_checked(cp.Problem(cp.Minimize(cp.sum_squares(R @ beta - z) + lam * pen)), solver,
                           allow_inaccurate, **solver_opts)
     v = dft2((Q @ beta.value).T.reshape((d.K,) + d.shape))
-    return Solution(v, objective(d, v, lam, "lasso"), int(prob.solver_stats.num_iters or 0), True)
+    return Solution(v, objective(d, v, lam, penalty), int(prob.solver_stats.num_iters or 0), True)
 
 
 def _solve_checked(prob, solver: str, allow_inaccurate: bool, **solver_opts):
