@@ -93,7 +93,6 @@ def _task(ctx: Context, tags: dict, model: str, seed: int, extra_train=None, **t
 
 def run_task(task: dict) -> dict:
     """Train (or resume / skip) and compute the sensitivity map; retried once; errors are returned, not raised."""
-    import torch
     from nets import sensitivity
     from nets.runtime import configure
     from nets.train import TrainConfig, train
