@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -250,7 +251,9 @@ def check_nuclear_sdp(rng, n):
         Y = cp.Variable((k, k), hermitian=True)
         # min (|W1|^2 + |W2|^2)/2 over B = W2 W1  <=>  min (tr X + tr Y)/2, [[X, B], [B^*, Y]] >= 0
         sdp = cp.Problem(cp.Minimize(cp.real(cp.trace(X) + cp.trace(Y)) / 2), [cp.bmat([[X, cp.Constant(B)], [cp.Constant(B.conj().T), Y]]) >> 0])
-        sdp.solve(solver=cp.CLARABEL)
+        with warnings.catch_warnings():   # raised inside cvxpy's own complex-to-real reduction (cvxpy 1.9)
+            warnings.filterwarnings("ignore", message="Initializing a Constant with a nested list")
+            sdp.solve(solver=cp.CLARABEL)
         Z = cp.Variable(B.shape, complex=True)
         nuc = cp.Problem(cp.Minimize(cp.normNuc(Z)), [Z == B])
         nuc.solve(solver=cp.CLARABEL)
