@@ -28,8 +28,8 @@ spectrum of the output gradient,
 where the factor 2 that torch's irfft backward puts on interior columns and the 1/2 of the rfft adjoint
 cancel because everything between them is per-frequency. The bias is added to the DC coefficient (a
 B x C_out slice) instead of to every pixel. Forward-mode AD (``torch.func.jvp``) is supported: the layer
-is bilinear in (x, w), so ``dy = conv(dx, w) + conv(x, dw) + dbias``; ``torch.func.vmap`` over the layer
-is not (no batching rule: the layer is batched already).
+is bilinear in (x, w), so ``dy = conv(dx, w) + conv(x, dw) + dbias``; ``torch.func.vmap`` (and so
+``jacrev``/``jacfwd`` under vmap, ``is_grads_batched``) through torch's generated batching rule.
 """
 from __future__ import annotations
 
@@ -89,6 +89,8 @@ def _spectral_apply(Xt, Kt, bias, H, W):
 class _SpectralConv(torch.autograd.Function):
     """y = circular cross-correlation of x with w (+ bias), see the module docstring. x ``(B, I, H, W)``,
     w ``(O, I, H, W)``, bias ``(O,)`` or None -> ``(B, O, H, W)``."""
+
+    generate_vmap_rule = True   # forward, backward and jvp use only vmappable torch ops
 
     @staticmethod
     def forward(x, w, bias):

@@ -60,6 +60,26 @@ def test_fft_layer_forward_mode_and_gradcheck(H, W):
     assert torch.autograd.gradcheck(lambda *a: _SpectralConv.apply(*a, None)[0], (x, w))
 
 
+def test_fft_layer_under_functorch_transforms():
+    """vmap, vmap(jacrev), jacfwd and is_grads_batched through the layer equal nn.Conv2d's (float64)."""
+    torch.manual_seed(8)
+    fft = FFTCircularConv2d(2, 3, (6, 5)).double()
+    conv = torch.nn.Conv2d(2, 3, (6, 5), padding="same", padding_mode="circular").double()
+    conv.load_state_dict(fft.state_dict())
+    x = torch.randn(4, 2, 6, 5, dtype=torch.float64)
+    f, g = (lambda xi: fft(xi[None])[0]), (lambda xi: conv(xi[None])[0])
+    close = lambda a, b: (a - b).abs().max() <= 1e-12 * b.abs().max()  # noqa: E731
+    assert close(torch.func.vmap(f)(x), conv(x))
+    assert close(torch.func.vmap(torch.func.jacrev(f))(x), torch.func.vmap(torch.func.jacrev(g))(x))
+    assert close(torch.func.jacfwd(f)(x[0]), torch.func.jacfwd(g)(x[0]))
+    cot = torch.randn(5, 4, 3, 6, 5, dtype=torch.float64)
+    grads = []
+    for layer in (fft, conv):
+        xb = x.clone().requires_grad_()
+        grads.append(torch.autograd.grad(layer(xb), xb, cot, is_grads_batched=True)[0])
+    assert close(*grads)
+
+
 def test_fft_layer_init_matches_conv2d():
     """Same initialisation distribution as nn.Conv2d (kaiming_uniform a=sqrt5): same bound, same seeded draw."""
     torch.manual_seed(1)
