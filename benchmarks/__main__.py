@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     names = args.names or list(harness.REGISTRY)
     out = Path(args.out) if args.out else Path("benchmarks/results") / (
         datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".json")
-    from theory._io import atomic_write_json
+    from infra.io import atomic_write_json
     results = []
     for name in names:
         print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)

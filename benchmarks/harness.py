@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from infra.tables import text_table
+
 
 @dataclass
 class Case:
@@ -153,12 +155,10 @@ def format_table(results: list[Result]) -> str:
     fmt = lambda t: f"{t.median_s * 1e3:.3g} ms [{t.q25_s * 1e3:.3g}-{t.q75_s * 1e3:.3g}]"  # noqa: E731
     rows = [(r.name, r.workload, r.candidate_name, r.baseline_name, fmt(r.candidate), fmt(r.baseline),
              f"{r.speedup:.1f}x") for r in results]
-    widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
+    return text_table(head, rows)
 
 
 def to_json(results: list[Result], config: dict) -> dict:
-    from theory._io import provenance
+    from infra.io import provenance
     return {"config": config, "machine": machine(), "provenance": provenance(),
             "results": [asdict(r) for r in results]}

@@ -68,7 +68,7 @@ def main(argv=None) -> int:
     from nets.runtime import configure
     from nets.train import resolve_device
     from benchmarks.harness import machine
-    from theory._io import atomic_write_json
+    from infra.io import atomic_write_json
     configure(args.threads)
     device = str(resolve_device(args.device))
     out = Path(args.out) if args.out else Path("benchmarks/results") / (

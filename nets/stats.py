@@ -7,105 +7,18 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
-
-@dataclass
-class StatsConfig:
-    dataset: str = "embedded"
-    filter: str | None = None
-    data_root: str | None = None
-    split: str = "train"
-    max_images: int | None = None
-    covariance: bool = True
-    batch_size: int = 2000
-    seed: int = 0
-    out: str = "results/stats"
-
-
-def compute(cfg: StatsConfig) -> dict:
-    """Load the dataset, stream its statistics, return numbers and arrays (no files written)."""
-    from nets.data import load_dataset
-    from nets.synthetic import apply_filter
-    from theory.spectra import (covariance_by_distance, fit_power_law, fourier_stats, off_diagonal_energy,
-                                off_frequency_noise_floor, radial_average)
-
-    t0 = time.time()
-    data = load_dataset(cfg.dataset, data_root=cfg.data_root, seed=cfg.seed)
-    if cfg.filter:
-        data = apply_filter(data, cfg.filter)
-    t_load = time.time() - t0
-    x = data.split(cfg.split)[0][: cfg.max_images]
-    from nets.data import normalise
-    batches = (normalise(x[s:s + cfg.batch_size], data.mean, data.std) for s in range(0, len(x), cfg.batch_size))
-    t1 = time.time()
-    st = fourier_stats(batches, covariance=cfg.covariance, progress=True)
-    tau = st.tau
-    fit = fit_power_law(tau)
-    r, tau_radial = radial_average(tau.mean(axis=0))
-    out = {"n_images": st.n, "shape": list(data.shape), "power_law": asdict(fit), "tau": tau,
-           "tau_radial_r": r, "tau_radial": tau_radial, "seconds_load": t_load}
-    if cfg.covariance:
-        Sigma = st.fourier_covariance()
-        out["off_diagonal_energy"] = off_diagonal_energy(Sigma)
-        out["off_frequency_energy"] = off_diagonal_energy(Sigma, data.shape)
-        out["off_frequency_noise_floor"] = off_frequency_noise_floor(tau, st.n)
-        for name, torus in (("plain", False), ("torus", True)):
-            rr, m, c = covariance_by_distance(Sigma, data.shape, torus=torus)
-            out[f"cov_{name}_r"], out[f"cov_{name}_mean_abs"], out[f"cov_{name}_count"] = rr, m, c
-    out["seconds_stats"] = time.time() - t1
-    return out
-
-
-def plot(res: dict, out: Path, title: str) -> list[str]:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    written = []
-
-    def save(fig, name):
-        path = out / name
-        tmp = out / f".{name}.tmp.png"
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
-        plt.close(fig)
-        tmp.replace(path)
-        written.append(name)
-
-    for key, label, name in (("plain", "(a) plain distance", "fig1a_covariance_plain.png"),
-                             ("torus", "(b) torus distance (eq. C.2)", "fig1b_covariance_torus.png")):
-        if f"cov_{key}_r" in res:
-            fig, ax = plt.subplots(figsize=(5, 3.5))
-            ax.semilogy(res[f"cov_{key}_r"], res[f"cov_{key}_mean_abs"], ".-", ms=3)
-            ax.set(xlabel="r = |(c,i,j) - (c',i',j')|", ylabel="E[|Sigma| : distance r]", title=f"{title} {label}")
-            save(fig, name)
-    tau = res["tau"]
-    img = np.log(np.fft.fftshift(tau, axes=(-2, -1)))
-    img = (img - img.min()) / max(img.max() - img.min(), 1e-12)
-    fig, ax = plt.subplots(figsize=(4, 4))
-    ax.imshow(np.moveaxis(img, 0, -1) if img.shape[0] == 3 else img.mean(0), origin="lower")
-    ax.set(title=f"{title} (c) log tau, DC at centre", xticks=[], yticks=[])
-    save(fig, "fig1c_tau.png")
-    pl = res["power_law"]
-    r, t = res["tau_radial_r"], res["tau_radial"]
-    fig, ax = plt.subplots(figsize=(5, 3.5))
-    ax.loglog(r[1:], t[1:], ".", ms=3, label="radial mean of tau")
-    ax.loglog(r[1:], pl["gamma_radial"] / r[1:] ** pl["alpha_radial"], "-",
-              label=f"gamma / r^alpha, alpha = {pl['alpha_radial']:.2f}")
-    ax.set(xlabel="r = |k|", ylabel="tau", title=f"{title}: power law")
-    ax.legend()
-    save(fig, "tau_radial.png")
-    return written
+from nets.experiments.stats import StatsConfig, compute, plot
 
 
 def main(argv=None) -> int:
-    from nets.data import DATASETS, DataError
+    from nets.data import DataError, dataset_names
     ap = argparse.ArgumentParser(prog="python -m nets.stats", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--dataset", default="embedded", help=f"one of {', '.join(DATASETS)}; options after '?', e.g. "
+    ap.add_argument("--dataset", default="embedded", help=f"one of {', '.join(dataset_names())}; options after '?', e.g. "
                     "'synthetic:grf?alpha=1.5&n_train=4000' (default embedded)")
     ap.add_argument("--filter", help="spectral filter: highpass:R, lowpass:R, bandpass:LO,HI, whiten, invert")
     ap.add_argument("--data-root", help="folder holding cifar-10-batches-py (else $FREQSENS_DATA)")
@@ -124,15 +37,11 @@ def main(argv=None) -> int:
     except DataError as exc:
         print(f"python -m nets.stats: error: {exc}", file=sys.stderr)
         return 2
-    from theory._io import atomic_write_json, provenance
+    from infra.io import atomic_save_npz, atomic_write_json, provenance
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     figs = plot(res, out, cfg.dataset + (f" + {cfg.filter}" if cfg.filter else ""))
-    arrays = {k: v for k, v in res.items() if isinstance(v, np.ndarray)}
-    tmp = out / ".stats.npz.tmp"
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    tmp.replace(out / "stats.npz")
+    atomic_save_npz(out / "stats.npz", **{k: v for k, v in res.items() if isinstance(v, np.ndarray)})
     numbers = {k: v for k, v in res.items() if not isinstance(v, np.ndarray)}
     atomic_write_json(out / "stats.json", {"config": asdict(cfg), "results": numbers, "figures": figs,
                                            "provenance": provenance()})

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from theory import tolerances
+from theory.linalg import relative_error
 
 # deterministic, bounded property tests: same examples on every run and in CI
 settings.register_profile("freqsens", derandomize=True, max_examples=40, deadline=None,
@@ -21,10 +22,7 @@ except ImportError:  # pragma: no cover - torch is a declared dependency
 EXACT = tolerances.EXACT_F64
 
 
-def rel_err(a, b) -> float:
-    """max |a - b| / max |b| (elementwise, b's scale)."""
-    a, b = np.asarray(a), np.asarray(b)
-    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), np.finfo(float).tiny))
+rel_err = relative_error  # max |a - b| / max |b| (elementwise, b's scale)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from strategies import seeds
+from theory.linalg import haar_unitary
 from theory import conjecture_search as cs
 from theory.holder import certify, check_exponents, r_from, ratio_mpmath
 
@@ -54,7 +55,7 @@ def test_ratio_invariant_under_unitary_rotations(seed, L):
     ps = cs.exponents("random", L, rng)
     dims = cs.dimensions("gaussian_complex", L, 4, rng)
     F = cs.sample("gaussian_complex", ps, dims, 8, rng)
-    U = [cs._haar(rng, 8, d) for d in dims]
+    U = [haar_unitary(rng, d, (8,)) for d in dims]
     G = [U[l + 1] @ A @ np.conj(np.swapaxes(U[l], -1, -2)) for l, A in enumerate(F)]
     r = r_from(ps)
     assert np.allclose(certify(F, ps, r).log_ratio, certify(G, ps, r).log_ratio, atol=1e-10)

@@ -19,7 +19,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from infra.tables import text_table
 from theory import dft, linear_cnn as lc, reference as ref, tolerances as tol
+from theory.linalg import relative_error
 from theory.schatten import (balanced_factorization, factorization_penalty, product, schatten_norm,
                              schatten_power)
 
@@ -33,11 +35,6 @@ class CheckResult:
     tolerance: float
     ok: bool
     verdict: str
-
-
-def _rel(a, b) -> float:
-    a, b = np.asarray(a), np.asarray(b)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), np.finfo(float).tiny))
 
 
 def _shape(rng):
@@ -62,7 +59,7 @@ def check_dft_dense(rng, n):
     for _ in range(n):
         H, W, C = _shape(rng)
         x = rng.standard_normal((C, H, W))
-        errs.append(_rel(dft.dft2(x), ref.dft2_dense(x)))
+        errs.append(relative_error(dft.dft2(x), ref.dft2_dense(x)))
     return _holds("dft2 equals the dense unitary DFT matrix", "3.5", errs, tol.EXACT_F64)
 
 
@@ -72,7 +69,7 @@ def check_unitary(rng, n):
         H, W, C = _shape(rng)
         F = ref.dft2_matrix(H, W)
         x = _complex(rng, C, H, W)
-        errs += [_rel(F.conj().T @ F, np.eye(H * W)), _rel(dft.idft2(dft.dft2(x)), x),
+        errs += [relative_error(F.conj().T @ F, np.eye(H * W)), relative_error(dft.idft2(dft.dft2(x)), x),
                  abs(np.linalg.norm(dft.dft2(x)) - np.linalg.norm(x)) / np.linalg.norm(x)]
     return _holds("DFT is unitary: F^*F = I, inverse, norm preserved", "3.5", errs, tol.EXACT_F64)
 
@@ -83,7 +80,7 @@ def check_conv_direct(rng, n):
         H, W, C = _shape(rng)
         w, x = rng.standard_normal((2, C, H, W)), rng.standard_normal((C, H, W))
         loops = ref.circular_conv_loops(w, x)
-        errs += [_rel(dft.circular_conv(w, x), loops), _rel(dft.circular_conv(w, x, method="direct"), loops)]
+        errs += [relative_error(dft.circular_conv(w, x), loops), relative_error(dft.circular_conv(w, x, method="direct"), loops)]
     return _holds("circular_conv (fft and direct) equals eq. 3.2 loops", "3.2", errs, tol.EXACT_F64)
 
 
@@ -93,7 +90,7 @@ def check_conv_theorem(rng, n):
         H, W, C = _shape(rng)
         w, x = rng.standard_normal((2, C, H, W)), rng.standard_normal((C, H, W))
         lhs = ref.dft2_dense(ref.circular_conv_loops(w, x))
-        errs.append(_rel(np.sqrt(H * W) * np.einsum("cdij,dij->cij", ref.dft2_dense(w), ref.dft2_dense(x)), lhs))
+        errs.append(relative_error(np.sqrt(H * W) * np.einsum("cdij,dij->cij", ref.dft2_dense(w), ref.dft2_dense(x)), lhs))
     return _holds("DFT(w*x) = sqrt(HW) w_hat.x_hat (exact convolution theorem)", "3.7", errs, tol.EXACT_F64)
 
 
@@ -118,7 +115,7 @@ def check_parseval(rng, n):
     for _ in range(n):
         H, W, C = _shape(rng)
         w, x = rng.standard_normal((3, C, H, W)), rng.standard_normal((C, H, W))
-        errs.append(_rel(np.einsum("kdij,dij->k", ref.dft2_dense(w).conj(), ref.dft2_dense(x)),
+        errs.append(relative_error(np.einsum("kdij,dij->k", ref.dft2_dense(w).conj(), ref.dft2_dense(x)),
                          ref.contract_loops(w, x)))
     return _holds("sum(w x) = sum(conj(w_hat) x_hat) (exact Parseval)", "3.8", errs, tol.EXACT_F64)
 
@@ -129,7 +126,7 @@ def check_parseval_printed(rng, n):
     for _ in range(n):
         H, W, C = int(rng.integers(3, 6)), int(rng.integers(3, 6)), int(rng.integers(1, 4))
         w, x = rng.standard_normal((3, C, H, W)), rng.standard_normal((C, H, W))
-        errs.append(_rel(np.einsum("kdij,dij->k", ref.dft2_dense(w), ref.dft2_dense(x)), ref.contract_loops(w, x)))
+        errs.append(relative_error(np.einsum("kdij,dij->k", ref.dft2_dense(w), ref.dft2_dense(x)), ref.contract_loops(w, x)))
     ok = min(errs) > 1e-3
     return CheckResult("as printed: sum(w x) = sum(w_hat x_hat) (no conjugate)", "3.8", n, float(max(errs)),
                        1e-3, ok, "fails on every instance, as derived" if ok else "UNEXPECTED")
@@ -148,7 +145,7 @@ def check_lemma_311(rng, n):
         ws, x = _random_net(rng)
         loops = np.array([ref.linear_cnn_loops(ws, xi) for xi in x])
         f_hat = lc.forward_fourier(ws, dft.dft2(x))
-        errs += [_rel(lc.forward_pixel(ws, x), loops), _rel(f_hat, loops)]
+        errs += [relative_error(lc.forward_pixel(ws, x), loops), relative_error(f_hat, loops)]
     return _holds("Fourier network f_hat(x_hat) = f(x), L = 1..4", "3.12 (Lemma 3.11)", errs, tol.EXACT_F64)
 
 
@@ -159,7 +156,7 @@ def check_lemma_43(rng, n):
         loops = np.array([ref.linear_cnn_loops(ws, xi) for xi in x])
         v = lc.v_hat(ws)
         I, J = dft.conjugate_indices(*v.shape[-2:])
-        errs += [_rel(dft.fourier_inner(v, dft.dft2(x)), loops), _rel(v[..., I, J], v.conj())]
+        errs += [relative_error(dft.fourier_inner(v, dft.dft2(x)), loops), relative_error(v[..., I, J], v.conj())]
     return _holds("f = sum conj(v_hat) x_hat, v_hat = N^((L-1)/2) w_hat^L conj(...); v_hat[-k] = conj v_hat[k]",
                   "4.4 (Lemma 4.3)", errs, tol.EXACT_F64)
 
@@ -173,8 +170,8 @@ def check_schatten(rng, n):
         ev = np.clip(np.linalg.eigvalsh(np.swapaxes(A.conj(), -1, -2) @ A), 0, None)
         s = np.sqrt(ev)[..., ::-1][..., :min(m, k)]
         for p in (0.1, 0.5, 2 / 3, 1.0, 2.0, 3.0):
-            errs.append(_rel(schatten_norm(A, p), np.sum(s ** p, -1) ** (1 / p)))
-        errs += [_rel(schatten_norm(A, 2), np.linalg.norm(A, axis=(-2, -1))), _rel(schatten_norm(A, np.inf), s[..., 0])]
+            errs.append(relative_error(schatten_norm(A, p), np.sum(s ** p, -1) ** (1 / p)))
+        errs += [relative_error(schatten_norm(A, 2), np.linalg.norm(A, axis=(-2, -1))), relative_error(schatten_norm(A, np.inf), s[..., 0])]
     return _holds("Schatten |A|_p = (sum s^p)^(1/p), p in {0.1..3, inf}, batched", "4.7", errs, 1e-7)
 
 
@@ -205,7 +202,7 @@ def check_balanced(rng, n):
     for _ in range(n):
         B, L = _random_B(rng), int(rng.integers(1, 7))
         F = balanced_factorization(B, L)
-        errs += [_rel(product(F), B), _rel(factorization_penalty(F), schatten_power(B, 2 / L))]
+        errs += [relative_error(product(F), B), relative_error(factorization_penalty(F), schatten_power(B, 2 / L))]
     return _holds("balanced factorization: product = B, penalty = |B|_{2/L}^{2/L}", "B.16, B.17", errs, tol.EXACT_F64)
 
 
@@ -261,8 +258,8 @@ def check_nuclear_sdp(rng, n):
             errs.append(np.inf)
             continue
         svd = schatten_norm(B, 1)
-        errs += [_rel(sdp.value, svd), _rel(nuc.value, svd),
-                 _rel(factorization_penalty(balanced_factorization(B, 2)), svd)]
+        errs += [relative_error(sdp.value, svd), relative_error(nuc.value, svd),
+                 relative_error(factorization_penalty(balanced_factorization(B, 2)), svd)]
     return _holds("L=2: cvxpy normNuc = SDP factorization min = sum s_i = balanced value", "4.11", errs,
                   tol.CONIC_SOLVER)
 
@@ -275,7 +272,7 @@ def check_theorem_49(rng, n):
         L, v = len(ws), lc.v_hat(ws)
         wb = lc.balanced_weights(v, L)
         target = lc.min_weight_penalty(v, L)
-        errs += [_rel(lc.v_hat(wb), v), _rel(lc.weight_penalty(wb), target)]
+        errs += [relative_error(lc.v_hat(wb), v), relative_error(lc.weight_penalty(wb), target)]
         gaps.append((target - lc.weight_penalty(ws)) / target)  # random real weights: never below
     ok = max(errs) <= tol.EXACT_F64 and max(gaps) <= tol.LOWER_BOUND_SLACK
     return CheckResult("real balanced weights attain L N^(-(L-1)/L) sum|v_hat|_{2/L}^{2/L}; random ones stay above",
@@ -316,9 +313,7 @@ def format_table(results: list[CheckResult]) -> str:
     head = ("identity", "paper eq.", "inst.", "worst error", "tolerance", "verdict")
     rows = [(r.identity, r.equation, str(r.instances), f"{r.worst_error:.2e}", f"{r.tolerance:.0e}", r.verdict)
             for r in results]
-    widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows)])
+    return text_table(head, rows)
 
 
 def main(argv=None) -> int:
@@ -341,7 +336,7 @@ def main(argv=None) -> int:
     print(f"\n{len(results) - len(bad)}/{len(results)} checks as expected in {time.time() - t0:.1f} s"
           + (f"; NOT as expected: {bad}" if bad else ""))
     if args.json:
-        from theory._io import atomic_write_json, provenance
+        from infra.io import atomic_write_json, provenance
         atomic_write_json(args.json, {"config": vars(args), "results": [asdict(r) for r in results],
                                       "provenance": provenance()})
     return 1 if bad else 0

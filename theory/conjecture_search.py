@@ -31,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from infra.tables import text_table
 from theory.holder import certify, r_from, ratio_mpmath
+from theory.linalg import haar_unitary
 
 REGIMES = ("paper", "random", "r_lt_1", "small_r", "with_inf")
 SAMPLERS = ("gaussian_complex", "gaussian_real", "spectrum", "near_rank_deficient", "rank_deficient",
@@ -88,13 +90,6 @@ def dimensions(sampler: str, L: int, max_dim: int, rng) -> list[int]:
     return [int(outer[0]), *inner, int(outer[1])]
 
 
-def _haar(rng, S, n):
-    Z = rng.standard_normal((S, n, n)) + 1j * rng.standard_normal((S, n, n))
-    Q, R = np.linalg.qr(Z)
-    d = np.diagonal(R, axis1=-2, axis2=-1)
-    return Q * (d / np.abs(d))[:, None, :]
-
-
 def sample(sampler: str, ps, dims, S: int, rng) -> list[np.ndarray]:
     """``S`` samples of the factors ``[A_1 (S, n_1, n_0), ..., A_L]`` from ``sampler``."""
     L = len(ps)
@@ -111,7 +106,7 @@ def sample(sampler: str, ps, dims, S: int, rng) -> list[np.ndarray]:
             sv = 10 ** rng.uniform(-8, 0, (S, k))                      # log-uniform over 8 decades
             if sampler == "near_rank_deficient":
                 sv[:, rng.integers(0, k):] *= 1e-13
-            U, V = _haar(rng, S, s[1])[..., :k], _haar(rng, S, s[2])[..., :k]
+            U, V = haar_unitary(rng, s[1], (S,))[..., :k], haar_unitary(rng, s[2], (S,))[..., :k]
             out.append((U * sv[:, None, :]) @ np.conj(np.swapaxes(V, -1, -2)))
         return out
     if sampler == "rank_deficient":
@@ -119,7 +114,7 @@ def sample(sampler: str, ps, dims, S: int, rng) -> list[np.ndarray]:
     # aligned: A_l = U_l diag(c^(1/p_l)) U_{l-1}^*  (equality case: ratio exactly 1)
     n = dims[0]
     c = rng.uniform(0.1, 10, (S, n))
-    U = [np.broadcast_to(np.eye(n), (S, n, n))] * (L + 1) if sampler == "aligned" else [_haar(rng, S, n) for _ in range(L + 1)]
+    U = [np.broadcast_to(np.eye(n), (S, n, n))] * (L + 1) if sampler == "aligned" else [haar_unitary(rng, n, (S,)) for _ in range(L + 1)]
     out = []
     for l, p in enumerate(ps):
         d = np.ones_like(c) if math.isinf(p) else c ** (1 / p)
@@ -231,7 +226,7 @@ def _merge(state: dict, res: dict) -> None:
 def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: float | None = None,
            workers: int = 1, scheduler: str | None = None, resume: bool = False, progress: bool = True) -> dict:
     """Run the search until ``samples`` (new this run) or ``seconds`` is reached; checkpoint to ``out``."""
-    from theory._io import atomic_write_json, provenance
+    from infra.io import atomic_write_json, provenance
     state_path = out / "search.json"
     if state_path.exists() and not resume:
         raise ValueError(f"{state_path} exists; pass --resume to continue it or choose another --out")
@@ -246,7 +241,7 @@ def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: fl
     out.mkdir(parents=True, exist_ok=True)
     if samples is None and seconds is None:
         samples = 20000
-    from theory._parallel import Executor
+    from infra.parallel import Executor
     executor = Executor(workers, scheduler)
     wave = executor.size * 2
     cfgd = cfg.identity()
@@ -290,11 +285,9 @@ def format_summary(state: dict) -> str:
     rows = [(k, str(v["samples"]), f"{v['worst_ratio']:.12f}", str(v["link_failures"]), str(v["link_failures_resolved"]),
              str(v["rechecked"]), str(v["counterexamples"]))
             for k, v in sorted(state["summary"].items(), key=lambda kv: kv[1]["worst_ratio"])]
-    widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
     total_fail = sum(v["link_failures"] for v in state["summary"].values())
     bugs = sum(v.get("bug_flags", 0) for v in state["summary"].values())
-    return "\n".join([line(head), line(["-" * w for w in widths]), *map(line, rows), "",
+    return "\n".join([text_table(head, rows), "",
                       f"{state['samples']} samples, {len(state['summary'])} configurations; worst ratio "
                       f"{min((v['worst_ratio'] for v in state['summary'].values()), default=float('nan')):.15f}; "
                       f"float64 certificate link failures: {total_fail} (float64 cannot resolve singular values spread over > 1e16; "

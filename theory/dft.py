@@ -95,8 +95,13 @@ def fourier_product(w_hat, x_hat):
     ``(w_hat . x_hat)[..., c, i, j] = sqrt(HW) * sum_d w_hat[c, d, i, j] x_hat[..., d, i, j]``
     (eq. 3.9 times sqrt(HW)); equals ``dft2(circular_conv(w, x))``.
 
-    w_hat: ``(C_out, C_in, H, W)``; x_hat: ``(..., C_in, H, W)``; returns ``(..., C_out, H, W)``.
+    w_hat: ``(C_out, C_in, H, W)``; x_hat: ``(..., C_in, H, W)``; returns ``(..., C_out, H, W)``
+    (numpy arrays, or torch tensors when x_hat is one).
     """
+    if _is_torch(x_hat):  # the same formula on torch tensors (autograd), shapes unchecked
+        import torch
+        H, W = w_hat.shape[-2:]
+        return conv_theorem_constant(H, W) * torch.einsum("cdij,...dij->...cij", w_hat, x_hat)
     w_hat = as_array("w_hat", w_hat)
     x_hat = as_array("x_hat", x_hat)
     _check_conv_shapes(w_hat, x_hat, "w_hat", "x_hat")
@@ -156,6 +161,9 @@ def fourier_inner(w_hat, x_hat):
     w_hat: ``(K, C, H, W)``; x_hat: ``(..., C, H, W)``; returns ``(..., K)`` complex
     (its imaginary part vanishes for DFTs of real arrays).
     """
+    if _is_torch(x_hat):
+        import torch
+        return torch.einsum("kdij,...dij->...k", w_hat.conj(), x_hat)
     w_hat = as_array("w_hat", w_hat)
     x_hat = as_array("x_hat", x_hat)
     _check_conv_shapes(w_hat, x_hat, "w_hat", "x_hat")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import linear_cnn as lc
-from theory._optim import lbfgs
+from theory.optim import lbfgs
 from theory._validate import as_array, nonnegative
 from theory.dft import dft2
 from theory.regression import design, objective, solve
@@ -61,17 +61,14 @@ def train_linear_cnn(x, y, channels, lam: float, loss: str = "squared", seed: in
         yt = torch.tensor(np.asarray(y, dtype=np.int64))
     else:
         raise ValueError(f"loss: expected 'squared' or 'cross_entropy', got {loss!r}")
-    x_hat = torch.fft.fft2(xt, norm="ortho")
+    x_hat = dft2(xt)
     best = None
     for r in range(restarts):
         init = lc.random_weights(channels, H, W, np.random.default_rng([seed, r]), scale=None)
         ws = [torch.tensor(w, requires_grad=True) for w in init]
 
-        def f():
-            h = x_hat
-            for w in ws[:-1]:   # exact eq. 3.7: sqrt(HW) per convolution
-                h = (H * W) ** 0.5 * torch.einsum("cdij,ndij->ncij", torch.fft.fft2(w, norm="ortho"), h)
-            return torch.einsum("kdij,ndij->nk", torch.fft.fft2(ws[-1], norm="ortho").conj(), h).real
+        def f():   # eq. 3.12 with its exact constants: the one Fourier forward pass of theory.linear_cnn
+            return lc.forward_fourier(ws, x_hat).real
 
         def total():
             out = f()
@@ -91,23 +88,32 @@ def train_linear_cnn(x, y, channels, lam: float, loss: str = "squared", seed: in
 class Comparison:
     L: int
     loss: str
-    lam: float                  # weight decay on the network
+    lam: float                  # weight decay on the network (eq. 4.1's lambda)
     lam_v: float                # Theorem 4.9's weight on the v_hat penalty (exact constant)
     trained_objective: float    # J_w at the trained weights
     convex_objective: float     # J_v at the v_hat-problem solution (global for L <= 2, local for L >= 3)
     objective_gap: float        # (J_w - J_v*) / |J_v*|: ~0 when Theorem 4.9 holds and training converged
     v_hat_error: float          # |v_hat(trained) - v_hat*| / |v_hat*|
     balance_ratio: float        # sum|w|^2 / (L N^(-(L-1)/L) sum |v_hat|_{2/L}^{2/L}) at the trained point: >= 1, 1 if balanced
-    paper_form_gap: float       # the same objective gap with the paper's lam_v = lam (no (HW) constant)
+    paper_form_gap: float       # the same objective gap with the paper's lam_v = lam (no (HW) constant); NaN if skipped
+    v_objective_gap: float      # (J_v(v_hat(trained)) - J_v*) / |J_v*|: the gap measured on the v_hat problem alone
+    per_frequency_error: np.ndarray  # (H, W): |v_hat(trained)_k - v_hat*_k|_F / max_k' |v_hat*_k'|_F
+    v_hat: np.ndarray           # (K, C, H, W): v_hat of the trained network
 
 
 def compare(x, y, channels, lam: float, loss: str = "squared", seed: int = 0, restarts: int = 2,
-            max_iter: int = 3000) -> Comparison:
-    """Train the linear CNN and compare it with the solution of the v_hat problem (Theorem 4.9)."""
+            max_iter: int = 3000, fit=None, paper_form: bool = True) -> Comparison:
+    """Train the linear CNN and compare it with the solution of the v_hat problem (Theorem 4.9).
+
+    ``fit(x, y, channels, lam, loss, seed, max_iter, restarts) -> Trained`` trains the network (default
+    :func:`train_linear_cnn`, the Fourier form of eq. 3.12); ``nets`` passes its FFT-layer ``LinearCNN``
+    so that the network code that trains real CNNs is compared with the same convex optimum.
+    x: ``(N, C, H, W)``; channels ``(C, C_1, ..., K)``; ``lam`` is eq. 4.1's lambda.
+    """
     x = as_array("x", x, ndim=4)
     L = len(channels) - 1
     H, W = x.shape[-2:]
-    tr = train_linear_cnn(x, y, channels, lam, loss, seed, max_iter, restarts)
+    tr = (fit or train_linear_cnn)(x, y, channels, lam, loss, seed, max_iter, restarts)
     v_tr = lc.v_hat(tr.weights)
     lam_v = v_lambda(lam, L, H, W)
     pen = penalty_for_depth(L)
@@ -115,10 +121,16 @@ def compare(x, y, channels, lam: float, loss: str = "squared", seed: int = 0, re
     sol = solve(d=d, lam=lam_v, penalty=pen, L=max(L, 2), v0=v_tr if L >= 3 else None, loss=loss)
     J_w = objective(d, v_tr, 0.0, "ridge") + lam * lc.weight_penalty(tr.weights)
     J_v = sol.objective
-    paper = solve(d=d, lam=lam, penalty=pen, L=max(L, 2), v0=v_tr if L >= 3 else None, loss=loss).objective
+    paper = solve(d=d, lam=lam, penalty=pen, L=max(L, 2), v0=v_tr if L >= 3 else None, loss=loss).objective \
+        if paper_form else float("nan")
+    diff = np.sqrt((np.abs(v_tr - sol.v_hat) ** 2).sum(axis=(0, 1)))
+    # relative to the largest frequency block: blocks the penalty sets to zero have no scale of their own
+    ref = np.sqrt((np.abs(sol.v_hat) ** 2).sum(axis=(0, 1))).max()
+    J_vtr = objective(d, v_tr, lam_v, pen, max(L, 2))
     return Comparison(L, loss, lam, lam_v, J_w, J_v, (J_w - J_v) / abs(J_v),
                       float(np.linalg.norm(v_tr - sol.v_hat) / max(np.linalg.norm(sol.v_hat), 1e-300)),
-                      lc.weight_penalty(tr.weights) / lc.min_weight_penalty(v_tr, L), (J_w - paper) / abs(paper))
+                      lc.weight_penalty(tr.weights) / lc.min_weight_penalty(v_tr, L), (J_w - paper) / abs(paper),
+                      (J_vtr - J_v) / abs(J_v), diff / max(ref, 1e-300), v_tr)
 
 
 # ---- predictions (Prop. 4.19, Prop. A.8) ----------------------------------------------------------

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory._optim import lbfgs
+from theory.optim import lbfgs
 from theory._validate import as_array, positive_int
+from theory.linalg import haar_unitary
 from theory.schatten import product, schatten_power, singular_values
 
 
@@ -53,14 +54,6 @@ class FactorizationMinimum:
     def relative_gaps(self) -> np.ndarray:
         """``(value - target) / target`` per start: >= 0 if Lemma B.13 holds, ~0 where the minimum is reached."""
         return (self.values - self.target) / self.target
-
-
-def _random_unitary(rng: np.random.Generator, n: int) -> np.ndarray:
-    """A Haar-random n x n unitary (QR of a complex Gaussian with the phase fix)."""
-    Z = rng.standard_normal((n, n)) + 1j * rng.standard_normal((n, n))
-    Q, R = np.linalg.qr(Z)
-    d = np.diagonal(R)
-    return Q * (d / np.abs(d))
 
 
 def minimize_factorization(B, L: int, widths=None, starts: int = 8, seed: int = 0,
@@ -87,8 +80,8 @@ def minimize_factorization(B, L: int, widths=None, starts: int = 8, seed: int = 
         raise ValueError(f"widths: every inner width must be >= rank(B) = {r}, got {widths}")
     rng = np.random.default_rng(seed)
     U, _, Vh = np.linalg.svd(B / norm, full_matrices=False)
-    U = U[:, :r] @ _random_unitary(rng, r)         # orthonormal basis of col(B)
-    V = Vh[:r].conj().T @ _random_unitary(rng, r)  # orthonormal basis of row(B)
+    U = U[:, :r] @ haar_unitary(rng, r)         # orthonormal basis of col(B)
+    V = Vh[:r].conj().T @ haar_unitary(rng, r)  # orthonormal basis of row(B)
     Bt = torch.tensor(U.conj().T @ (B / norm) @ V)  # (r, r), full rank, same nonzero singular values
     dims = [r, *widths]
     values, residuals, best, best_val = [], [], None, np.inf

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory._validate import schatten_exponent
-from theory.schatten import singular_values
+from theory.schatten import product, singular_values
 
 CONSISTENCY = 1e-12   # |sum 1/p_l - 1/r| allowed, relative to 1/r
 
@@ -61,13 +61,6 @@ def log_norm_from_values(s: np.ndarray, p: float) -> np.ndarray:
     m = ls[..., :1]
     safe = np.where(np.isfinite(m), m, 0.0)
     return np.where(np.isfinite(m[..., 0]), safe[..., 0] + np.log(np.sum(np.exp(p * (ls - safe)), axis=-1)) / p, -np.inf)
-
-
-def product(factors: list[np.ndarray]) -> np.ndarray:
-    out = factors[0]
-    for A in factors[1:]:
-        out = A @ out
-    return out
 
 
 @dataclass

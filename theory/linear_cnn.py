@@ -36,7 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from theory._validate import as_array, positive_int
-from theory.dft import circular_conv, contract, dft2, fourier_inner, fourier_product, from_blocks, idft2, to_blocks
+from theory.dft import _is_torch, circular_conv, contract, dft2, fourier_inner, fourier_product, from_blocks, idft2, to_blocks
 from theory.schatten import conjugate_symmetric_factorization, schatten_power
 
 
@@ -102,10 +102,14 @@ def forward_fourier(ws: Sequence, x_hat) -> np.ndarray:
 
     Layer by layer: ``h_hat <- sqrt(HW) * w^l_hat . h_hat`` (exact eq. 3.7), then
     ``f = sum conj(w^L_hat) h_hat`` (exact eq. 3.8). x_hat: ``(..., C, H, W)`` complex
-    (``dft2(x)``); returns ``(..., K)`` complex, whose imaginary part vanishes for real x.
+    (``dft2(x)``); returns ``(..., K)`` complex, whose imaginary part vanishes for real x. Accepts torch
+    tensors for ``ws`` and ``x_hat`` too (``theory.equivalence`` trains through this forward pass).
     """
-    ws = check_weights(ws)
-    h = _check_input(ws, x_hat, "x_hat")
+    if _is_torch(x_hat):  # the same layers on torch tensors (autograd through the weights), unchecked
+        h = x_hat
+    else:
+        ws = check_weights(ws)
+        h = _check_input(ws, x_hat, "x_hat")
     for w in ws[:-1]:
         h = fourier_product(dft2(w), h)
     return fourier_inner(dft2(ws[-1]), h)

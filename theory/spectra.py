@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory._validate import as_array, positive_int
+from theory.streaming import chan_update
 from theory.dft import dft2, signed_frequencies
 
 
@@ -65,19 +66,11 @@ class FourierStats:
             mpb = flat.mean(axis=0)
             centred = flat - mpb
             c2b = centred.T @ centred
-        if self.n == 0:
-            self._mean_hat, self._m2_hat = mb, m2b
-            if self.covariance:
-                self._mean_pix, self._m2_pix = mpb, c2b
-        else:  # Chan et al. pairwise combination: exact for any batch split
-            n, tot = self.n, self.n + nb
-            d = mb - self._mean_hat
-            self._m2_hat = self._m2_hat + m2b + np.abs(d) ** 2 * n * nb / tot
-            self._mean_hat = self._mean_hat + d * nb / tot
-            if self.covariance:
-                dp = mpb - self._mean_pix
-                self._m2_pix += c2b + np.outer(dp, dp) * (n * nb / tot)
-                self._mean_pix = self._mean_pix + dp * nb / tot
+        # Chan et al.'s pairwise combination (theory.streaming): exact for any batch split
+        if self.covariance:
+            _, self._mean_pix, self._m2_pix = chan_update(self.n, self._mean_pix, self._m2_pix, nb, mpb, c2b,
+                                                          cross=lambda d: np.outer(d, d))
+        _, self._mean_hat, self._m2_hat = chan_update(self.n, self._mean_hat, self._m2_hat, nb, mb, m2b)
         self.n += nb
         return self
 

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from nets.data import DataError, ImageData, cached
+from nets.data.base import DataError, ImageData, cached
 
 PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "motorcycle", "china", "flower",
           "hubble_deep_field", "immunohistochemistry", "retina"]

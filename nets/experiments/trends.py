@@ -46,9 +46,18 @@ def trend(xs, values_per_x, n_boot: int = 2000, seed: int = 0, direction: str = 
     return {"spearman": rho, "ci": [lo, hi], "verdict": verdict, "seeds": n_seeds, "means": means.tolist()}
 
 
-def radial_kl(r, g_s, g_tau) -> float:
-    """KL divergence between the radial distributions (curves normalised to sum 1 over the exact radii)."""
-    p = np.asarray(g_s, float) / np.sum(g_s)
-    q = np.asarray(g_tau, float) / np.sum(g_tau)
-    keep = p > 0
-    return float(np.sum(p[keep] * np.log(p[keep] / np.maximum(q[keep], 1e-300))))
+def trend_table(rows: list[dict], var: str, group: str | None = None, log_x: bool = False) -> dict:
+    """Per group (e.g. model): :func:`trend` of moment1, moment2 (hypothesis: decreasing) and
+    Spearman(S, tau) (increasing) against ``var`` over the finished rows (``log10`` of var if ``log_x``)."""
+    out = {}
+    groups = sorted({r.get(group) for r in rows}) if group else [None]
+    for g in groups:
+        sub = [r for r in rows if "error" not in r and (group is None or r.get(group) == g)]
+        xs = sorted({r[var] for r in sub})
+        entry = {}
+        for stat in ("moment1", "moment2", "spearman_tau"):
+            per = [[r[stat] for r in sub if r[var] == x] for x in xs]
+            direction = "increasing" if stat == "spearman_tau" else "decreasing"
+            entry[stat] = {**trend(np.log10(xs) if log_x else xs, per, direction=direction), "x": xs}
+        out[str(g)] = entry
+    return out

@@ -1,6 +1,12 @@
-"""Atomic writes and run provenance shared by every CLI (theory and nets)."""
+"""Atomic writes, config keys and run provenance shared by every CLI (theory, nets, benchmarks).
+
+Every result file goes through :func:`atomic_write`: a temp file in the same folder, fsync, rename, so a
+reader never sees half a file and a crash leaves no partial result (the temp file is removed). Files get
+the permissions the user's umask allows (``mkstemp`` alone would leave them 0600).
+"""
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -12,14 +18,21 @@ from importlib import metadata
 from pathlib import Path
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (temp file in the same folder, then rename)."""
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path: str | os.PathLike, write, mode: str = "wb") -> Path:
+    """Write ``path`` atomically: ``write(f)`` fills a temp file in the same folder, then it is renamed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())
+        with os.fdopen(fd, mode) as f:
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -27,6 +40,31 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (:func:`atomic_write`)."""
+    return atomic_write(path, lambda f: f.write(text), "w")
+
+
+def atomic_save_npz(path: str | os.PathLike, **arrays) -> Path:
+    """``np.savez`` of ``arrays`` to ``path`` atomically (no pickled objects: load with allow_pickle=False)."""
+    import numpy as np
+    return atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def atomic_save_figure(fig, path: str | os.PathLike, dpi: int = 100) -> Path:
+    """Save a matplotlib figure as PNG atomically and close it."""
+    import matplotlib.pyplot as plt
+    try:
+        return atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight"))
+    finally:
+        plt.close(fig)
+
+
+def config_key(config, length: int = 16) -> str:
+    """A short, stable hash of a JSON-able config (sorted keys): names cache files and task folders."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 
 def atomic_write_json(path: str | os.PathLike, obj) -> Path:

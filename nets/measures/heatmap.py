@@ -11,12 +11,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from nets.measures.base import Map, check_images
 from theory.dft import conjugate_indices, idft2
 
 
 def fourier_heat_map(model, x: torch.Tensor, y: torch.Tensor, epsilon: float = 4.0, seed: int = 0,
-                     batch_size: int = 500) -> np.ndarray:
-    """Error rate ``(H, W)`` of ``model`` on ``x + s epsilon v_k`` for every frequency k; x normalised images."""
+                     batch_size: int = 500) -> Map:
+    """Error rate of ``model`` on ``x + s epsilon v_k`` for every frequency k (x: normalised images
+    ``(N, C, H, W)``, y: labels ``(N,)``); returns a :class:`Map` with ``mean, se: (H, W)`` (FFT order;
+    se is the binomial standard error ``sqrt(p (1 - p) / N)``)."""
+    check_images(x)
+    if not (isinstance(epsilon, (int, float)) and np.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"epsilon: expected a finite number >= 0, got {epsilon!r}")
     model.eval()
     C, H, W = x.shape[1:]
     I, J = conjugate_indices(H, W)
@@ -39,4 +45,5 @@ def fourier_heat_map(model, x: torch.Tensor, y: torch.Tensor, epsilon: float = 4
                     out = model(x[s:s + batch_size] + epsilon * sign[s:s + batch_size] * v)
                     wrong += int((out.argmax(1) != y[s:s + batch_size]).sum())
                 err[i, j] = err[I[i, 0], J[0, j]] = wrong / len(x)
-    return err
+    return Map(err, np.sqrt(err * (1 - err) / len(x)), len(x),
+               {"measure": "heatmap", "epsilon": epsilon, "space": "normalised input, no clipping"})

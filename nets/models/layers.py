@@ -187,3 +187,12 @@ def conv_weight_to_eq32(weight):
     ih = (same_padding_shift(H) - np.arange(H)) % H
     iw = (same_padding_shift(W) - np.arange(W)) % W
     return weight[..., ih, :][..., iw]
+
+
+def full_conv(c_in: int, c_out: int, size, bias: bool, impl: str = "fft") -> nn.Module:
+    """A full-size circular convolution: the FFT layer (default) or the equivalent nn.Conv2d."""
+    if impl == "fft":
+        return FFTCircularConv2d(c_in, c_out, size, bias=bias)
+    if impl == "direct":
+        return nn.Conv2d(c_in, c_out, size, padding="same", padding_mode="circular", bias=bias)
+    raise ValueError(f"impl: expected 'fft' or 'direct', got {impl!r}")

@@ -1,0 +1,85 @@
+"""python -m nets.experiments NAME: the paper's experiments (and beyond) as named, cached, resumable sweeps.
+
+    python -m nets.experiments all --dataset embedded --preset quick --seeds 2 --out results/quick
+
+Experiments: see ``nets.experiments`` (``all`` runs every registered one, then writes the report). Each
+(model, hyperparameters, seed) is a task: a training run plus its sensitivity map, in
+``OUT/runs/<model>-<config hash>``; finished tasks are skipped on re-run without loading anything, a
+failed task is retried once and then reported (never dropped; the command then exits 1), and a killed
+sweep resumes. Tasks run in-process, on ``--workers N`` local processes, or on a Dask cluster
+(``--scheduler tcp://...`` or ``local``; needs the ``dask`` extra: ``pip install 'freqsens[dask]'``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from infra.io import atomic_write_json
+
+
+def main(argv=None) -> int:
+    from nets.data import DataError, dataset_names, load_dataset
+    from nets.experiments import SCALES, Runner, experiment_names
+    from nets.experiments.driver import names_for, run_experiment
+    ap = argparse.ArgumentParser(prog="python -m nets.experiments", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("name", choices=[*experiment_names(), "all"], help="experiment to run")
+    ap.add_argument("--dataset", default="embedded", help=f"one of {', '.join(dataset_names())} (default embedded)")
+    ap.add_argument("--data-root", help="folder with cifar-10-batches-py (for --dataset cifar10)")
+    ap.add_argument("--preset", default="quick", choices=list(SCALES), help="tiny (tests), quick (CPU minutes) or paper (GPU)")
+    ap.add_argument("--seeds", type=int, default=2, help="seeds per configuration (default 2)")
+    ap.add_argument("--out", default="results/quick", help="results folder (default results/quick)")
+    ap.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    ap.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster (needs the dask extra: "
+                    "pip install 'freqsens[dask]')")
+    ap.add_argument("--no-report", action="store_true", help="do not build the report at the end")
+    args = ap.parse_args(argv)
+    if args.seeds < 1 or args.workers < 1:
+        ap.error("--seeds and --workers must be >= 1")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        ap.error(f"--out: {out} is a file, expected a folder")
+    ident = {"dataset": args.dataset, "preset": args.preset, "seeds": args.seeds, "data_root": args.data_root}
+    marker = out / "experiment_config.json"
+    if marker.exists() and json.loads(marker.read_text()) != ident:
+        print(f"python -m nets.experiments: error: {out} holds results of a different config "
+              f"({json.loads(marker.read_text())}); use another --out", file=sys.stderr)
+        return 2
+    try:
+        load_dataset(args.dataset, data_root=args.data_root)   # fail early, with the data error's message
+    except DataError as exc:
+        print(f"python -m nets.experiments: error: {exc}", file=sys.stderr)
+        return 2
+    atomic_write_json(marker, ident)
+    from nets.experiments.sweep import Context
+    ctx = Context(args.dataset, args.preset, args.seeds, out, args.data_root)
+    runner = Runner(args.workers, args.scheduler)
+    names = names_for(args.name)
+    t0 = time.time()
+    failed = 0
+    try:
+        for n in names:
+            res = run_experiment(n, ctx, runner)
+            failed += len(res.get("failed", []))
+    except ConnectionError as exc:
+        print(f"python -m nets.experiments: error: {exc}", file=sys.stderr)
+        return 2
+    timing = out / "timing.json"
+    if args.name == "all" and failed == 0 and not timing.exists():
+        # the first complete run's time; a re-run of finished work keeps it, so the report reproduces
+        from infra.io import provenance
+        atomic_write_json(timing, {"experiments": names, "seconds": round(time.time() - t0, 1), **provenance()})
+    if not args.no_report:
+        from nets.report import build_report
+        print(f"report: {build_report(out)}")
+    if failed:
+        print(f"python -m nets.experiments: {failed} task(s) failed after a retry; see the report", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

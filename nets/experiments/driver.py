@@ -1,0 +1,43 @@
+"""Runs registered experiments in dependency order and saves each result to ``OUT/experiments/NAME.json``."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from infra.io import atomic_write_json
+from nets.experiments.registry import Runner, experiment_names, get_experiment, params
+from nets.experiments.sweep import Context
+
+
+def run_experiment(name: str, ctx: Context, runner: Runner = Runner()) -> dict:
+    """Run one experiment (its prerequisites first, if their results are missing); returns its result."""
+    exp = get_experiment(name)
+    for need in exp.needs:
+        if not (ctx.out / "experiments" / f"{need}.json").exists():
+            run_experiment(need, ctx, runner)
+    p = params(exp, ctx.preset)
+    saved = load_result(ctx.out, name)
+    if saved is not None and saved.get("params") == p and not saved.get("failed"):
+        print(f"[experiments] === {name} === (finished earlier: kept)", file=sys.stderr, flush=True)
+        return saved
+    t0 = time.time()
+    print(f"[experiments] === {name} ===", file=sys.stderr, flush=True)
+    res = exp.run(ctx, p, runner)
+    res["params"] = p
+    res["seconds"] = round(time.time() - t0, 1)
+    atomic_write_json(ctx.out / "experiments" / f"{name}.json", res)
+    return res
+
+
+def names_for(name: str) -> list[str]:
+    """``all`` -> every registered experiment in registration order; else ``[name]``."""
+    if name == "all":
+        return [n for n in experiment_names() if get_experiment(n).in_all]
+    get_experiment(name)
+    return [name]
+
+
+def load_result(out, name: str) -> dict | None:
+    path = out / "experiments" / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None

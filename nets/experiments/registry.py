@@ -1,0 +1,60 @@
+"""The experiment registry. An experiment owns its presets, its tasks, its analysis and its report section
+(as a PEPit example owns its theoretical reference): ``run(ctx, params, runner) -> result`` and
+``section(out, result) -> Markdown lines``. The driver and the report know no experiment by name."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Runner:
+    """How an experiment runs its trained tasks (workers / Dask scheduler) and reads others' results."""
+    workers: int = 1
+    scheduler: str | None = None
+
+    def run_tasks(self, name: str, tasks) -> list[dict]:
+        from nets.experiments.sweep import run_tasks
+        return run_tasks(name, tasks, self.workers, self.scheduler)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    title: str
+    presets: dict                                   # preset name -> parameters (merged over nets.experiments.sweep.SCALES)
+    run: Callable[..., dict]                        # run(ctx, params, runner) -> JSON-able result
+    section: Callable[[Path, dict], list[str]]      # report lines from the saved result
+    needs: tuple[str, ...] = ()                     # experiments whose saved results ``run`` reads
+    in_all: bool = True                             # part of ``all``
+    figures: tuple[str, ...] = field(default_factory=tuple)
+
+
+_REGISTRY: dict[str, Experiment] = {}
+
+
+def register_experiment(exp: Experiment) -> Experiment:
+    _REGISTRY[exp.name] = exp
+    return exp
+
+
+def unregister_experiment(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def experiment_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get_experiment(name: str) -> Experiment:
+    if name not in _REGISTRY:
+        raise ValueError(f"experiment: unknown name {name!r}; expected one of {', '.join(_REGISTRY)}")
+    return _REGISTRY[name]
+
+
+def params(exp: Experiment, preset: str) -> dict:
+    """The experiment's parameters for ``preset``; a preset it does not declare is an error naming those it does."""
+    if preset not in exp.presets:
+        raise ValueError(f"preset: experiment {exp.name!r} has no preset {preset!r}; it has {list(exp.presets)}")
+    return dict(exp.presets[preset])

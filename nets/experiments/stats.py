@@ -1,0 +1,117 @@
+"""Image statistics (paper Fig. 1a, 1b, 1c, appendix C.1): tau, covariance against distance, power-law fit.
+
+``compute`` and ``plot`` serve both this experiment and the ``python -m nets.stats`` CLI.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from infra.tables import fmt
+from nets.experiments.registry import Experiment
+
+PRESETS = {"tiny": dict(stats_images=500), "quick": dict(stats_images=20000), "paper": dict(stats_images=None)}
+
+
+@dataclass
+class StatsConfig:
+    dataset: str = "embedded"
+    filter: str | None = None
+    data_root: str | None = None
+    split: str = "train"
+    max_images: int | None = None
+    covariance: bool = True
+    batch_size: int = 2000
+    seed: int = 0
+    out: str = "results/stats"
+
+
+def compute(cfg: StatsConfig) -> dict:
+    """Load the dataset, stream its statistics, return numbers and arrays (no files written)."""
+    from nets.data import load, normalise
+    from theory.spectra import (covariance_by_distance, fit_power_law, fourier_stats, off_diagonal_energy,
+                                off_frequency_noise_floor, radial_average)
+
+    t0 = time.time()
+    data = load(cfg.dataset, data_root=cfg.data_root, seed=cfg.seed, filter=cfg.filter)
+    t_load = time.time() - t0
+    x = data.split(cfg.split)[0][: cfg.max_images]
+    batches = (normalise(x[s:s + cfg.batch_size], data.mean, data.std) for s in range(0, len(x), cfg.batch_size))
+    t1 = time.time()
+    st = fourier_stats(batches, covariance=cfg.covariance, progress=True)
+    tau = st.tau
+    fit = fit_power_law(tau)
+    r, tau_radial = radial_average(tau.mean(axis=0))
+    out = {"n_images": st.n, "shape": list(data.shape), "power_law": asdict(fit), "tau": tau,
+           "tau_radial_r": r, "tau_radial": tau_radial, "seconds_load": t_load}
+    if cfg.covariance:
+        Sigma = st.fourier_covariance()
+        out["off_diagonal_energy"] = off_diagonal_energy(Sigma)
+        out["off_frequency_energy"] = off_diagonal_energy(Sigma, data.shape)
+        out["off_frequency_noise_floor"] = off_frequency_noise_floor(tau, st.n)
+        for name, torus in (("plain", False), ("torus", True)):
+            rr, m, c = covariance_by_distance(Sigma, data.shape, torus=torus)
+            out[f"cov_{name}_r"], out[f"cov_{name}_mean_abs"], out[f"cov_{name}_count"] = rr, m, c
+    out["seconds_stats"] = time.time() - t1
+    return out
+
+
+def plot(res: dict, out: Path, title: str) -> list[str]:
+    from infra.io import atomic_save_figure
+    from nets.plots import spectrum_image, use_agg
+    plt = use_agg()
+    written = []
+
+    def save(fig, name):
+        atomic_save_figure(fig, out / name, dpi=110)
+        written.append(name)
+
+    for key, label, name in (("plain", "(a) plain distance", "fig1a_covariance_plain.png"),
+                             ("torus", "(b) torus distance (eq. C.2)", "fig1b_covariance_torus.png")):
+        if f"cov_{key}_r" in res:
+            fig, ax = plt.subplots(figsize=(5, 3.5))
+            ax.semilogy(res[f"cov_{key}_r"], res[f"cov_{key}_mean_abs"], ".-", ms=3)
+            ax.set(xlabel="r = |(c,i,j) - (c',i',j')|", ylabel="E[|Sigma| : distance r]", title=f"{title} {label}")
+            save(fig, name)
+    fig, ax = plt.subplots(figsize=(4, 4))
+    ax.imshow(spectrum_image(res["tau"]), origin="lower")
+    ax.set(title=f"{title} (c) log tau, DC at centre", xticks=[], yticks=[])
+    save(fig, "fig1c_tau.png")
+    pl = res["power_law"]
+    r, t = res["tau_radial_r"], res["tau_radial"]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.loglog(r[1:], t[1:], ".", ms=3, label="radial mean of tau")
+    ax.loglog(r[1:], pl["gamma_radial"] / r[1:] ** pl["alpha_radial"], "-",
+              label=f"gamma / r^alpha, alpha = {pl['alpha_radial']:.2f}")
+    ax.set(xlabel="r = |k|", ylabel="tau", title=f"{title}: power law")
+    ax.legend()
+    save(fig, "tau_radial.png")
+    return written
+
+
+def run(ctx, p, runner) -> dict:
+    from infra.io import atomic_write
+    res = compute(StatsConfig(dataset=ctx.dataset, data_root=ctx.data_root, max_images=p["stats_images"]))
+    figdir = ctx.out / "figures"
+    figdir.mkdir(parents=True, exist_ok=True)
+    plot(res, figdir, ctx.dataset)
+    atomic_write(ctx.out / "tau.npy", lambda f: np.save(f, res["tau"]))
+    return {k: v for k, v in res.items() if not isinstance(v, np.ndarray)}
+
+
+def section(out, stats) -> list[str]:
+    pl = stats["power_law"]
+    return ["## Image statistics (Fig. 1)", "",
+            f"{stats['n_images']} training images. Power law of tau: alpha_radial = {fmt(pl['alpha_radial'])} "
+            f"[{fmt(pl['alpha_radial_ci'][0])}, {fmt(pl['alpha_radial_ci'][1])}]; separable alpha = {fmt(pl['alpha'])}, "
+            f"beta = {fmt(pl['beta'])}. Covariance energy between different frequencies: "
+            f"{fmt(stats.get('off_frequency_energy'))} (sampling-noise floor {fmt(stats.get('off_frequency_noise_floor'))}); "
+            f"off the diagonal including colour correlations: {fmt(stats.get('off_diagonal_energy'))}.", "",
+            "![](figures/fig1a_covariance_plain.png) ![](figures/fig1b_covariance_torus.png) "
+            "![](figures/fig1c_tau.png) ![](figures/tau_radial.png)", ""]
+
+
+EXPERIMENT = Experiment("stats", "Image statistics (Fig. 1)", PRESETS, run, section)

@@ -1,0 +1,66 @@
+"""Measures of a trained classifier: a registry of functions ``(model, x, y, **options) -> Map``.
+
+* ``gradient``: frequency sensitivity ``E_x ||(<grad f_k, e_cij>)_k||`` (appendix C.2; ``gradient.py``);
+* ``loss_gradient``: ``E_x |<grad_x CE, e_cij>|`` (``gradient.py``);
+* ``heatmap``: Fourier heat map, error under a grating per frequency (Yin et al. 2019; ``heatmap.py``).
+
+``radial`` (curves, eq. 5.1 moments) and ``similarity`` (agreement with tau) summarise any measure's map.
+To add a measure: a module with the function and one ``register_measure`` line below.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nets.measures.base import Map, RunningMean
+from nets.measures.gradient import frequency_sensitivity, loss_gradient_sensitivity
+from nets.measures.heatmap import fourier_heat_map
+from nets.measures.radial import moment, postprocess, radial_curve, summarise
+from nets.measures.similarity import compare_sensitivity, radial_kl
+
+
+@dataclass(frozen=True)
+class MeasureEntry:
+    name: str
+    fn: Callable[..., Map]      # fn(model, x, y, **options) -> Map
+    summary: str
+    needs_labels: bool
+
+
+_REGISTRY: dict[str, MeasureEntry] = {}
+
+
+def register_measure(name: str, fn: Callable[..., Map], summary: str = "", needs_labels: bool = False) -> MeasureEntry:
+    entry = MeasureEntry(name, fn, summary, needs_labels)
+    _REGISTRY[name] = entry
+    return entry
+
+
+def unregister_measure(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def measure_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def measure(name: str, model, x, y=None, **options) -> Map:
+    """Run a registered measure on ``model`` and images ``x (N, C, H, W)`` (labels ``y (N,)`` if it needs them)."""
+    if name not in _REGISTRY:
+        raise ValueError(f"measure: unknown name {name!r}; expected one of {', '.join(_REGISTRY)}")
+    entry = _REGISTRY[name]
+    if entry.needs_labels and y is None:
+        raise ValueError(f"y: measure {name!r} needs labels")
+    return entry.fn(model, x, y, **options)
+
+
+register_measure("gradient", lambda model, x, y=None, **kw: frequency_sensitivity(model, x, **kw),
+                 "frequency sensitivity E||(<grad f_k, e_cij>)_k|| (appendix C.2)")
+register_measure("loss_gradient", lambda model, x, y, **kw: loss_gradient_sensitivity(model, x, y, **kw),
+                 "E|<grad_x cross-entropy, e_cij>|", needs_labels=True)
+register_measure("heatmap", fourier_heat_map, "Fourier heat map: error under a grating (Yin et al. 2019)",
+                 needs_labels=True)
+
+__all__ = ["Map", "MeasureEntry", "RunningMean", "compare_sensitivity", "fourier_heat_map", "frequency_sensitivity",
+           "loss_gradient_sensitivity", "measure", "measure_names", "moment", "postprocess", "radial_curve",
+           "radial_kl", "register_measure", "summarise", "unregister_measure"]

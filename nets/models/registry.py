@@ -1,0 +1,74 @@
+"""The model registry: each model module declares a :class:`ModelSpec` (how to build it, its quick and
+paper hyperparameters); training, the experiments and the throughput benchmark read them from here."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from torch import nn
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model family.
+
+    build(depth, width, in_channels, classes, size, name) -> nn.Module taking ``(B, C, H, W)`` floats and
+    returning ``(B, K)`` logits. ``quick`` / ``paper``: training hyperparameters of the presets (appendix
+    C.5 for ``paper``); ``pattern``: a regular expression for parameterised names (``resnet(\\d+)``).
+    """
+    name: str
+    build: Callable[..., nn.Module]
+    summary: str
+    quick: dict = field(default_factory=dict)
+    paper: dict = field(default_factory=dict)
+    pattern: str | None = None
+    uses_depth: bool = False     # --depth means something for this family
+    uses_width: bool = False     # --width means something for this family
+    full_size: bool = False      # kernels as large as the image (sensitivity is cheap per image)
+
+    def hyperparameters(self, preset: str) -> dict:
+        if preset not in ("quick", "paper"):
+            raise ValueError(f"preset: expected 'quick' or 'paper', got {preset!r}")
+        return dict(self.quick if preset == "quick" else self.paper)
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def unregister_model(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def model_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """The spec of a registered name, or of the family whose ``pattern`` matches it."""
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    for spec in _REGISTRY.values():
+        if spec.pattern and re.fullmatch(spec.pattern, str(name)):
+            return spec
+    raise ValueError(f"model: unknown name {name!r}; expected one of {', '.join(_REGISTRY)}")
+
+
+def build_model(name: str, depth: int | None = None, width: int = 64, in_channels: int = 3, classes: int = 10,
+                size=(32, 32), **kw) -> nn.Module:
+    """Build a registered model (``depth``/``width`` where the family uses them; None: its default)."""
+    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
+        raise ValueError(f"depth: expected an integer >= 1, got {depth!r}")
+    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
+        raise ValueError(f"width: expected an integer >= 1, got {width!r}")
+    return get_model_spec(name).build(depth=depth, width=width, in_channels=in_channels, classes=classes,
+                                      size=tuple(size), name=name, **kw)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
