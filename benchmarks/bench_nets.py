@@ -14,7 +14,7 @@ from theory.dft import dft2, idft2
 
 
 def _conv_case(small: bool) -> Case:
-    from nets.layers import FFTCircularConv2d
+    from nets.models.layers import FFTCircularConv2d
     B, C, H = (4, 8, 8) if small else (128, 64, 32)
     torch.manual_seed(0)
     conv = torch.nn.Conv2d(C, C, H, padding="same", padding_mode="circular")
@@ -72,7 +72,7 @@ def sensitivity_per_basis(model, x):
 
 
 def _sens_case(model_name: str, baseline: str, small: bool) -> Case:
-    from nets.sensitivity import frequency_sensitivity
+    from nets.measures import frequency_sensitivity
     model, shape = _model(model_name, small)
     # per-image: 64 images, one batch (a sensitivity map is an average over thousands, so the batched path
     # runs at full batches; the per-image baseline's cost is linear in the count, so the ratio is per image)

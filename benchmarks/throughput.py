@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     if args.batch < 1 or args.steps < 1 or args.threads < 1:
         ap.error("--batch, --steps and --threads must be >= 1")
     from nets.runtime import configure
-    from nets.train import resolve_device
+    from nets.training import resolve_device
     from benchmarks.harness import machine
     from infra.io import atomic_write_json
     configure(args.threads)

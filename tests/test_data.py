@@ -1,4 +1,4 @@
-"""nets.data / nets.embedded / nets.synthetic: offline, deterministic, disjoint datasets; CIFAR reader; filters."""
+"""nets.data (embedded, synthetic, filters, cifar10): offline, deterministic, disjoint datasets; CIFAR reader; filters."""
 import pickle
 import socket
 import subprocess
@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from nets import data as D
-from nets.embedded import PHOTOS, embedded, load_photo
-from nets.synthetic import (apply_filter, dead_leaves, filter_gain, gaussian_field, parse_filter, synthetic,
+from nets.data.embedded import PHOTOS, embedded, load_photo
+from nets.data.filters import apply_filter, filter_gain, parse_filter
+from nets.data.synthetic import (dead_leaves, gaussian_field, synthetic,
                             teacher_labels)
 from theory.dft import dft2
 from theory.spectra import radial_average, tau

@@ -1,4 +1,4 @@
-"""nets.experiments / nets.statistics / nets.report / nets.heatmap at CI size."""
+"""nets.experiments (registry, sweep, trends) / nets.report / the heat-map measure at CI size."""
 import json
 import subprocess
 import sys
@@ -6,7 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from nets.statistics import radial_kl, trend
+from nets.experiments.trends import trend
+from nets.measures import radial_kl
 
 TINY_DATA = "synthetic:grf?n_train=240&n_val=60&n_test=60&H=8&W=8&alpha=2"
 
@@ -35,17 +36,30 @@ def test_radial_kl():
     assert radial_kl(None, g, g) == pytest.approx(0.0) and radial_kl(None, g, g[::-1]) > 0
 
 
-def test_heat_map_of_a_linear_model():
-    """For a linear classifier, the error under a grating depends only on the grating's frequency: the map is
-    symmetric under k -> -k and all entries are error rates in [0, 1]."""
+def test_heat_map_matches_explicit_gratings():
+    """Each heat-map entry equals the error rate under an explicitly built cosine grating
+    cos(2 pi (ki h / H + kj w / W)) of unit norm over C x H x W, times epsilon and the per-image sign
+    (a slow reference that never touches the DFT); the standard error is the binomial one."""
     import torch
-    from nets.heatmap import fourier_heat_map
+    from nets.measures import fourier_heat_map
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 6 * 6, 4))
-    x, y = torch.randn(30, 3, 6, 6), torch.randint(0, 4, (30,))
-    hm = fourier_heat_map(model, x, y, epsilon=2.0)
-    I, J = np.meshgrid((-np.arange(6)) % 6, (-np.arange(6)) % 6, indexing="ij")
-    assert np.all((hm >= 0) & (hm <= 1)) and np.array_equal(hm, hm[I, J])
+    C, H, W, N, eps = 3, 6, 5, 40, 6.0
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(C * H * W, 4)).double()
+    x, y = torch.randn(N, C, H, W, dtype=torch.float64), torch.randint(0, 4, (N,))
+    hm = fourier_heat_map(model, x, y, epsilon=eps, seed=3)
+    sign = np.random.default_rng(3).choice([-1.0, 1.0], N)
+    hh, ww = np.meshgrid(np.arange(H), np.arange(W), indexing="ij")
+    errs = []
+    for ki, kj in [(0, 0), (1, 0), (0, 2), (2, 3), (3, 1), (5, 4)]:
+        g = np.cos(2 * np.pi * (ki * hh / H + kj * ww / W))
+        g = np.broadcast_to(g, (C, H, W)) / np.linalg.norm(np.broadcast_to(g, (C, H, W)))
+        xp = x + torch.tensor(eps * sign[:, None, None, None] * g)
+        with torch.no_grad():
+            ref = float((model(xp).argmax(1) != y).double().mean())
+        assert hm.mean[ki, kj] == pytest.approx(ref, abs=1e-12), (ki, kj)
+        errs.append(ref)
+    assert len(set(errs)) > 1   # the gratings are large enough to change some predictions
+    assert np.allclose(hm.se, np.sqrt(hm.mean * (1 - hm.mean) / N)) and hm.n == N
 
 
 def run(out, *extra, name="all"):

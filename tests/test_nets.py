@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from nets.layers import FFTCircularConv2d, conv_weight_to_eq32, same_padding_shift
+from nets.models.layers import FFTCircularConv2d, conv_weight_to_eq32, same_padding_shift
 from nets.models import ConvActually, LinearCNN, MyrtleCNN, build_model, count_parameters
-from nets.sensitivity import frequency_sensitivity, moment, postprocess, radial_curve
+from nets.measures import frequency_sensitivity, moment, postprocess, radial_curve
 from theory import dft, linear_cnn as lc
 
 F32 = 1e-4   # float32 round-off, relative to the output scale
@@ -45,7 +45,7 @@ def test_fft_layer_matches_conv2d(B, C, O, H, W):
 def test_fft_layer_forward_mode_and_gradcheck(H, W):
     """The custom autograd Function: forward-mode tangents (torch.func.jvp, in x, weight and bias at once)
     equal nn.Conv2d's, and torch.autograd.gradcheck (finite differences, float64) passes, odd sizes included."""
-    from nets.layers import _SpectralConv
+    from nets.models.layers import _SpectralConv
     torch.manual_seed(7)
     conv = torch.nn.Conv2d(2, 3, (H, W), padding="same", padding_mode="circular").double()
     x = torch.randn(2, 2, H, W, dtype=torch.float64, requires_grad=True)
@@ -201,14 +201,14 @@ def test_train_errors(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown name 'vgg'" in bad.stderr and "Traceback" not in bad.stderr
     assert run_train(tmp_path, "a").returncode == 0
-    other = run_train(tmp_path, "a", "--lam", "0.5")
+    other = run_train(tmp_path, "a", "--weight-decay", "0.5")
     assert other.returncode == 2 and "different config" in other.stderr
     nan = run_train(tmp_path, "nan", "--lr", "1e30")
     assert nan.returncode == 2 and "non-finite loss" in nan.stderr
     assert (tmp_path / "nan" / "config.json").exists()
-    neg = subprocess.run([sys.executable, "-m", "nets.train", "--lam", "-1", "--out", str(tmp_path / "n")],
+    neg = subprocess.run([sys.executable, "-m", "nets.train", "--weight-decay", "-1", "--out", str(tmp_path / "n")],
                          capture_output=True, text=True, timeout=120)
-    assert neg.returncode == 2 and "--lam" in neg.stderr
+    assert neg.returncode == 2 and "--weight-decay" in neg.stderr
 
 
 def test_sensitivity_cli(tmp_path):
@@ -228,16 +228,19 @@ def test_sensitivity_cli(tmp_path):
 def test_learned_v_hat_matches_convex_solution(depth):
     """A LinearCNN (FFT layers) fit with weight decay wd has v_hat equal to the ridge (L=1) / nuclear-norm (L=2)
     solution with lam_v = (wd/2)(HW)^(-(L-1)/L), per frequency, cross-entropy loss."""
-    from nets.compare import compare_linear
-    from nets.synthetic import gaussian_field, teacher_labels
+    from nets.data.synthetic import gaussian_field, teacher_labels
+    from nets.models.linear_cnn import fit_weights
+    from nets.training import eq41_lambda
+    from theory.equivalence import compare
     x = gaussian_field(200, 2, 5, 5, alpha=1.5, rng=1).astype(np.float64)
-    c = compare_linear(x, teacher_labels(x, 3, 0), depth, 1e-2, width=3)
-    assert c.relative_error < 1e-4 and c.per_frequency_error.max() < 1e-3 and abs(c.objective_gap) < 1e-8
+    c = compare(x, teacher_labels(x, 3, 0), (2,) + (3,) * (depth - 1) + (3,), eq41_lambda(1e-2), "cross_entropy",
+                restarts=1, max_iter=2000, fit=fit_weights, paper_form=False)
+    assert c.v_hat_error < 1e-4 and c.per_frequency_error.max() < 1e-3 and abs(c.v_objective_gap) < 1e-8
 
 
 def test_compare_sensitivity_planted():
     """A sensitivity image that is a monotone function of tau scores Spearman 1; an unrelated one does not."""
-    from nets.compare import compare_sensitivity
+    from nets.measures import compare_sensitivity
     rng = np.random.default_rng(0)
     tau = rng.uniform(0.01, 10, (3, 8, 8))
     good = compare_sensitivity(np.sqrt(tau), tau, 0.1)

@@ -33,9 +33,9 @@ def test_streamed_stats_equal_dense_reference(seed, C, H, W, splits):
 
 
 def test_gaussian_field_covariance_matches_its_spectrum():
-    """Fields with tau = 1/|k|^2 (nets.synthetic) have that tau within 5 standard errors at every
+    """Fields with tau = 1/|k|^2 (nets.data.synthetic) have that tau within 5 standard errors at every
     frequency, and almost no covariance between different frequencies."""
-    from nets.synthetic import gaussian_field
+    from nets.data.synthetic import gaussian_field
     N, C = 3000, 2
     x = gaussian_field(N, C, 8, 8, alpha=2.0, rng=0).astype(np.float64)
     r2 = radius_squared(8, 8).astype(float)
