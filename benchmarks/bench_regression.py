@@ -37,7 +37,8 @@ def _objective_gap(a, b):
 
 
 def _case(penalty: str, solver: str, small: bool) -> Case:
-    from theory.regression import solve_cd, solve_cvxpy
+    from theory.cvx_reference import solve_cvxpy
+    from theory.regression import solve_cd
     d = _design(small)
     solve_cd(d=_design(True), lam=LAM, penalty=penalty)  # compile the numba kernel outside the timing
     opts = {"SCS": dict(eps_abs=1e-9, eps_rel=1e-9, max_iters=200000)}.get(solver, {})

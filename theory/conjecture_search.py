@@ -188,12 +188,18 @@ def run_chunk(cfg_dict: dict, index: int) -> dict:
             counter.append({"index": i, "ratio_mpmath": str(mp_ratio), "ps": ps, "dims": dims,
                             "factors": [[A[i].real.tolist(), A[i].imag.tolist()] for A in factors]})
     w = int(order[0])
+    # below 1 beyond round-off while every link holds: impossible mathematically, so a bug in this code;
+    # the matrices are returned so that the driver saves them for a recheck
+    flagged = np.flatnonzero(cert.below_one & cert.links_ok)
     return {"index": index, "key": f"L={L}|{regime}|{sampler}{'|adversarial' if is_adv else ''}", "samples": n_samples,
             "worst_ratio": float(cert.ratio[w]), "link_failures": int((~cert.links_ok).sum()),
             "link_failures_by_link": {"horn": int((~cert.horn_ok).sum()), "majorisation": int((~cert.majorisation_ok).sum()),
                                       "holder": int((~cert.holder_ok).sum())},
             # ratio below 1 while every link holds is impossible mathematically: a bug in this code
-            "bug_flags": int(((cert.log_ratio < -1e-12) & cert.links_ok).sum()),
+            "bug_flags": int(len(flagged)),
+            "flagged": [{"ps": ps, "ratio": float(cert.ratio[i]), "ratio_hi": float(np.exp(cert.log_ratio_hi[i])),
+                         "factors": [A[i] for A in factors]} for i in flagged[:8]],
+            "worst_ratio_hi": float(np.exp(cert.log_ratio_hi.min())),
             "candidates": len(cand), "rechecked": rechecked, "counterexamples": counter,
             "link_failures_resolved": sum(1 for c in rechecked if not c["links_ok"] and c["holds_at_high_precision"]),
             "worst_case": {"ratio": float(cert.ratio[w]), "ps": ps, "r": r, "dims": dims,
@@ -209,7 +215,8 @@ class Interrupted(Exception):
 def _merge(state: dict, res: dict) -> None:
     s = state["summary"].setdefault(res["key"], {"samples": 0, "worst_ratio": math.inf, "link_failures": 0,
                                                   "link_failures_resolved": 0, "bug_flags": 0, "candidates": 0,
-                                                  "rechecked": 0, "counterexamples": 0})
+                                                  "rechecked": 0, "counterexamples": 0, "worst_ratio_hi": math.inf})
+    s["worst_ratio_hi"] = min(s.get("worst_ratio_hi", math.inf), res["worst_ratio_hi"])
     s["link_failures_resolved"] += res["link_failures_resolved"]
     s["bug_flags"] += res["bug_flags"]
     s["samples"] += res["samples"]
@@ -255,6 +262,7 @@ def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: fl
             idx = list(range(state["next_chunk"], state["next_chunk"] + wave))
             results = executor.map(run_chunk, [cfgd] * len(idx), idx)
             for res in results:
+                _save_flagged(out, res)
                 _merge(state, res)
                 new += res["samples"]
                 bar.update(res["samples"])
@@ -275,15 +283,24 @@ def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: fl
     return state
 
 
+def _save_flagged(out: Path, res: dict) -> None:
+    """Each flagged sample's factors, exponents and ratios as ``out/flagged/chunk<i>-<j>.npz`` (no pickles)."""
+    from infra.io import atomic_save_npz
+    for j, f in enumerate(res.pop("flagged", [])):
+        atomic_save_npz(out / "flagged" / f"chunk{res['index']}-{j}.npz", ps=np.array(f["ps"]), ratio=f["ratio"],
+                        ratio_hi=f["ratio_hi"], **{f"A{l + 1}": A for l, A in enumerate(f["factors"])})
+
+
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
 def format_summary(state: dict) -> str:
-    head = ("L | regime | sampler", "samples", "worst ratio (float64)", "link failures (float64)",
-            "of them fine at 60 digits", "mpmath rechecks", "counterexamples")
-    rows = [(k, str(v["samples"]), f"{v['worst_ratio']:.12f}", str(v["link_failures"]), str(v["link_failures_resolved"]),
-             str(v["rechecked"]), str(v["counterexamples"]))
+    head = ("L | regime | sampler", "samples", "worst ratio (float64)", "worst ratio + round-off", "link failures (float64)",
+            "of them fine at 60 digits", "mpmath rechecks", "counterexamples", "bug flags")
+    rows = [(k, str(v["samples"]), f"{v['worst_ratio']:.12f}", f"{v.get('worst_ratio_hi', math.nan):.12f}",
+             str(v["link_failures"]), str(v["link_failures_resolved"]), str(v["rechecked"]), str(v["counterexamples"]),
+             str(v.get("bug_flags", 0)))
             for k, v in sorted(state["summary"].items(), key=lambda kv: kv[1]["worst_ratio"])]
     total_fail = sum(v["link_failures"] for v in state["summary"].values())
     bugs = sum(v.get("bug_flags", 0) for v in state["summary"].values())
@@ -292,8 +309,11 @@ def format_summary(state: dict) -> str:
                       f"{min((v['worst_ratio'] for v in state['summary'].values()), default=float('nan')):.15f}; "
                       f"float64 certificate link failures: {total_fail} (float64 cannot resolve singular values spread over > 1e16; "
                       f"flagged samples are recomputed at {MP_DPS} digits); counterexamples (below 1 - {MP_MARGIN:g} at "
-                      f"{MP_DPS} digits): {len(state['counterexamples'])}; samples below 1 with every link holding "
-                      f"(impossible: a bug in this tool): {bugs}"])
+                      f"{MP_DPS} digits): {len(state['counterexamples'])}; samples below 1 beyond round-off with every "
+                      f"link holding (impossible: a bug in this tool): {bugs}"]
+                     + ([f"FAILED: {bugs} sample(s) contradict the certificate. Their matrices are saved under "
+                         "flagged/ in the output folder (npz: A1..AL, ps); please report them with that folder."]
+                        if bugs else []))
 
 
 def _int_list(text: str) -> list[int]:
@@ -351,7 +371,8 @@ def main(argv=None) -> int:
         return 130
     print(format_summary(state))
     print(f"written: {Path(args.out) / 'search.json'}")
-    return 1 if state["counterexamples"] else 0
+    bugs = sum(v.get("bug_flags", 0) for v in state["summary"].values())
+    return 1 if state["counterexamples"] or bugs else 0
 
 
 if __name__ == "__main__":

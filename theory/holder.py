@@ -65,16 +65,28 @@ def log_norm_from_values(s: np.ndarray, p: float) -> np.ndarray:
 
 @dataclass
 class Certificate:
-    """Per-sample results (arrays of shape (S,)). Ratios are prod |A_l|_{p_l} / |B|_r."""
+    """Per-sample results (arrays of shape (S,)). Ratios are prod |A_l|_{p_l} / |B|_r.
+
+    ``log_ratio_hi`` / ``log_ratio_lo``: the ratio's range when every computed singular value may be off by
+    its round-off bound (``delta`` of :func:`certify`): the same error model under which the links are
+    judged, so "below 1" means ``log_ratio_hi < 0``, not a float64 ratio a rounding error below 1.
+    """
     log_ratio: np.ndarray
     horn_ok: np.ndarray        # link 1
     majorisation_ok: np.ndarray  # link 2
     holder_ok: np.ndarray      # link 3
     horn_slack: np.ndarray     # min over k of (RHS - LHS) in log space (>= -tol when link 1 holds)
+    log_ratio_hi: np.ndarray
+    log_ratio_lo: np.ndarray
 
     @property
     def ratio(self) -> np.ndarray:
         return np.exp(self.log_ratio)
+
+    @property
+    def below_one(self) -> np.ndarray:
+        """The ratio is below 1 beyond its round-off: ``ratio_hi < 1`` (what the conjecture forbids)."""
+        return self.log_ratio_hi < -1e-12
 
     @property
     def links_ok(self) -> np.ndarray:
@@ -85,6 +97,13 @@ def certify(factors: list[np.ndarray], ps, r: float, tol: float = 1e-9, rtol: fl
     """Ratio and the three certificate links for a batch: ``factors[l]: (S, n_{l+1}, n_l)`` (A_1 first).
 
     ``tol``: relative slack for round-off in each link's comparison (log space for links 1 and 3).
+
+    Round-off model (one for the ratio and the links): a computed singular value of a matrix M is off by at
+    most ``delta = 16 n L eps prod_l s_1(A_l)`` for the product B (forming B, then its SVD) and
+    ``16 n eps s_1(A_l)`` for a factor (its SVD), n the largest dimension (Weyl: |s_i(M + E) - s_i(M)| <=
+    |E|_2). Singular values of B below ``delta`` are round-off and count as 0 in the ratio. At small r the
+    ratio depends on singular values far below s_1 (``(1e-30)^0.05 = 0.03``), whose relative error float64
+    cannot resolve, so the ratio comes with the range ``[ratio_lo, ratio_hi]`` that this model allows.
     """
     ps, r = check_exponents(ps, r)
     if len(factors) != len(ps):
@@ -108,6 +127,16 @@ def certify(factors: list[np.ndarray], ps, r: float, tol: float = 1e-9, rtol: fl
     log_norms = sum(log_norm_from_values(s, p) for s, p in zip(sA, ps))
     log_B = log_norm_from_values(sB, r)
     log_ratio = log_norms - log_B
+    # the same round-off model as the links: every singular value within its delta
+    eps = np.finfo(float).eps
+    dA = [16 * max(A.shape[-2:]) * eps * s[..., :1] for A, s in zip(factors, sA)]
+    up = sum(log_norm_from_values(s + d, p) for s, d, p in zip(sA, dA, ps))
+    down = sum(log_norm_from_values(np.maximum(s - d, 0.0), p) for s, d, p in zip(sA, dA, ps))
+    sB_lo = np.maximum(sB - floor[..., None], 0.0)
+    sB_hi = sB + floor[..., None]              # truncated ones may be anywhere in [0, delta]
+    with np.errstate(invalid="ignore"):
+        log_ratio_hi = np.nan_to_num(up - log_norm_from_values(sB_lo, r), nan=np.inf)
+        log_ratio_lo = np.nan_to_num(down - log_norm_from_values(sB_hi, r), nan=-np.inf)
     # link 1 (Horn): cumulative sums of logs over i <= k, for k up to rank(B) (beyond, LHS = -inf)
     cB = np.cumsum(lB[..., :k], axis=-1)
     cA = np.cumsum(lA, axis=-1)
@@ -130,7 +159,7 @@ def certify(factors: list[np.ndarray], ps, r: float, tol: float = 1e-9, rtol: fl
     # link 3 (Hölder, exponents p_l / r): sum_i prod_l s_i^r <= prod_l |A_l|_{p_l}^r
     hold_ok = rhs2 <= r * log_norms + tol * np.maximum(np.abs(r * log_norms), 1.0)
     return Certificate(log_ratio.reshape(S), horn_ok.reshape(S), maj_ok.reshape(S), hold_ok.reshape(S),
-                       horn_slack.reshape(S))
+                       horn_slack.reshape(S), np.reshape(log_ratio_hi, S), np.reshape(log_ratio_lo, S))
 
 
 def _logsumexp(a: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infra.io import atomic_write
 from infra.tables import markdown_table
 from nets.experiments.registry import Experiment
 
@@ -31,7 +32,7 @@ def run(ctx, p, runner) -> dict:
         x = torch.from_numpy(np.ascontiguousarray(data.normalised("test")[:n]))
         y = torch.from_numpy(data.y_test[:n].astype(np.int64))
         hm = fourier_heat_map(model, x, y)
-        np.save(Path(r["run"]) / "heatmap.npy", hm.mean)
+        atomic_write(Path(r["run"]) / "heatmap.npy", lambda f, m=hm.mean: np.save(f, m))
         S = np.load(Path(r["run"]) / "sensitivity.npz", allow_pickle=False)["mean"].mean(0)
         out.append({"run": r["run"], "depth": r.get("depth"), "spearman_heatmap_vs_sensitivity":
                     float(spearmanr(hm.mean.ravel(), S.ravel()).statistic), "mean_error": float(np.nanmean(hm.mean))})
