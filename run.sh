@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # freqsens entry point: sets up a virtual environment (once) and runs a job.
-#   ./run.sh main     set up, then run the main job: all experiments, quick preset, embedded data,
-#                     report in results/quick/report.md (arguments replace the defaults)
-#   ./run.sh test     set up, then run the test suite (what CI runs)
+#   ./run.sh main [NAME] [--flag ...]  set up, then run the main job: all experiments, quick preset, embedded
+#                     data, 2 seeds, 2 workers, report in results/quick/report.md; given flags override those
+#                     defaults one by one (a NAME such as depth replaces "all")
+#   ./run.sh test     set up, then run the test suite (what CI runs); ./run.sh test -m slow: the long runs
 #   ./run.sh setup    set up only
+#   ./run.sh TOOL ... set up, then run one tool in the environment: check (python -m theory.check),
+#                     conjecture (theory.conjecture_search), train, sensitivity, stats, experiments, report
+#                     (nets.*), benchmarks; or ./run.sh python ARGS for anything else
 # Environment: FREQSENS_VENV (default ./.venv), PYTHON (default python3),
 #              FREQSENS_TORCH (torch requirement used only when no torch is importable;
 #              default torch==2.13.0, a CPU build here).
@@ -38,8 +42,17 @@ cmd=${1:-main}
 case "$cmd" in
     setup) setup ;;
     main)  setup; cd "$here"
-           if [ $# -eq 0 ]; then set -- all --preset quick --seeds 2 --workers 2 --out results/quick; fi
-           exec "$venv/bin/python" -m nets.experiments "$@" ;;
+           name=all
+           if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then name=$1; shift; fi
+           # defaults first: argparse keeps the last value, so the user's flags win one by one
+           exec "$venv/bin/python" -m nets.experiments "$name" --preset quick --seeds 2 --workers 2 \
+                --out results/quick "$@" ;;
     test)  setup; cd "$here"; exec "$venv/bin/python" -m pytest "$@" ;;
-    *) echo "usage: ./run.sh main|test|setup [args...]" >&2; exit 2 ;;
+    check) setup; exec "$venv/bin/python" -m theory.check "$@" ;;
+    conjecture) setup; exec "$venv/bin/python" -m theory.conjecture_search "$@" ;;
+    train|sensitivity|stats|experiments|report) setup; exec "$venv/bin/python" -m "nets.$cmd" "$@" ;;
+    benchmarks) setup; exec "$venv/bin/python" -m benchmarks "$@" ;;
+    python) setup; exec "$venv/bin/python" "$@" ;;
+    *) echo "usage: ./run.sh main|test|setup|check|conjecture|train|sensitivity|stats|experiments|report|benchmarks|python [args...]" >&2
+       exit 2 ;;
 esac

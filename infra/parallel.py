@@ -28,6 +28,10 @@ class Executor:
         if scheduler:
             try:
                 from distributed import Client, LocalCluster
+            except ImportError:
+                raise ConnectionError(f"--scheduler {scheduler}: needs Dask, which is an optional extra: "
+                                      "pip install 'freqsens[dask]'") from None
+            try:
                 self.client = Client(LocalCluster(n_workers=max(workers, 2), threads_per_worker=1, processes=True)
                                      if scheduler == "local" else scheduler, timeout=10)
             except Exception as exc:  # noqa: BLE001 - every connection failure is reported the same way

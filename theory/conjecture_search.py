@@ -352,7 +352,8 @@ def main(argv=None) -> int:
     ap.add_argument("--adversarial-every", type=int, default=8, help="every n-th chunk is adversarial (0: none)")
     ap.add_argument("--adversarial-steps", type=_positive(int), default=200, help="Adam steps per adversarial chunk")
     ap.add_argument("--workers", type=_positive(int), default=1, help="local worker processes (default 1)")
-    ap.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port) or 'local' for a LocalCluster")
+    ap.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port) or 'local' for a LocalCluster "
+                    "(needs the dask extra: pip install 'freqsens[dask]')")
     ap.add_argument("--out", default="results/conjecture", help="output folder (search.json)")
     ap.add_argument("--resume", action="store_true", help="continue the search saved in --out")
     args = ap.parse_args(argv)

@@ -73,7 +73,7 @@ def make_task(ctx: Context, tags: dict, model: str, seed: int, extra_train: dict
            "model": model, "dataset": ctx.dataset, "data_root": ctx.data_root, "seed": seed, "preset": train_preset,
            **train}
     spec = get_model_spec(model)
-    if spec.uses_width:
+    if spec.uses_width and "width" not in train:   # the scale's width unless the experiment varies it
         cfg["width"] = ctx.scale["width"]
     names = set(TrainConfig.__dataclass_fields__)
     tc = TrainConfig(**{k: v for k, v in cfg.items() if k in names})
