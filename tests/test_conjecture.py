@@ -172,3 +172,14 @@ def test_flagged_samples_fail_the_run_and_are_saved(tmp_path, monkeypatch, capsy
     monkeypatch.setattr(cs, "search", lambda *a, **k: state)
     assert cs.main(["--samples", "1", "--out", str(tmp_path / "o")]) == 1
     assert "FAILED: 1 sample(s) contradict the certificate" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_long_search_over_every_family_raises_no_bug_flag(tmp_path):
+    """Issue 17's acceptance run, shortened to 60 s: every regime and sampler at L = 2, 3, 4, 8 on 2 workers,
+    no sample below 1 beyond round-off with every link holding, no counterexample, exit 0."""
+    p = run_cli("--time", "60", "--L", "2,3,4,8", "--workers", "2", "--out", str(tmp_path / "long"), timeout=400)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-2000:]
+    state = json.loads((tmp_path / "long" / "search.json").read_text())
+    assert len(state["summary"]) >= 150 and sum(v["bug_flags"] for v in state["summary"].values()) == 0
+    assert not (tmp_path / "long" / "flagged").exists()

@@ -11,6 +11,20 @@ the tool verifies each link numerically per sample, and reports any failing link
 only reported as a counterexample after a float64 recheck and an mpmath recheck at >= 50 digits with
 exactly consistent exponents. The tool verifies; it does not prove.
 
+Bug flags. A sample whose ratio is below 1 *beyond its round-off* while all three links hold contradicts
+the chain above, so it is a bug in this tool: the run says FAILED, exits 1 and saves the sample's
+matrices under ``OUT/flagged/``. Earlier versions flagged on the float64 ratio itself and counted
+hundreds of such samples in the equality families (``aligned_rotated``; seed 3, L = 4, 20 s: 601; float64
+ratios down to 0.99984 where the true ratio is 1). The cause: the ratio and the links were judged under
+different error models. Horn's link allowed each computed singular value of B an absolute error of
+``delta = 16 n L eps prod s_1(A_l)``, but the ratio treated the same values as exact. At small r
+(sum 1/p up to 20) the singular values of B span up to 1e40 and |B|_r depends on the smallest of them
+(``(1e-30)^0.05 = 0.03``), whose relative error float64 cannot resolve: the ratio was off by up to 2e-4
+(and by 20 % in the other direction where B's smallest singular values were truncated). Now
+``theory.holder.certify`` returns the ratio's range under the same model (every singular value within
+its delta, truncated ones anywhere in [0, delta]); a flag needs its upper end below 1. After the fix,
+300 s over L = 2, 3, 4, 8 (1.5 million samples): 0 flags, and every equality family's upper end >= 1.
+
 Work is split into deterministic chunks (chunk i's samples depend only on (seed, i)); chunks run in
 waves (in-process, --workers local processes, or a Dask cluster via --scheduler), and the state is
 checkpointed atomically after every wave, so Ctrl-C / kill loses at most one wave and --resume repeats
