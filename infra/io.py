@@ -101,3 +101,49 @@ def provenance() -> dict:
         "versions": versions,
         "git_revision": git_revision(),
     }
+
+
+class LockError(RuntimeError):
+    """Another process holds the folder lock; the message names the folder and that process."""
+
+
+class FolderLock:
+    """An exclusive OS lock (``fcntl.flock``) on ``FOLDER/.freqsens.lock``: one writer per results folder.
+
+    The kernel releases it when the holder dies (even on SIGKILL), so a killed run never leaves a stale lock.
+    A second writer gets :class:`LockError` naming the folder and the holder's pid and command line.
+    Use as a context manager; the folder is created if needed (nothing else is written).
+    """
+
+    def __init__(self, folder: str | os.PathLike, what: str = ""):
+        self.folder, self.what, self.fd = Path(folder), what, None
+
+    def acquire(self) -> "FolderLock":
+        import fcntl
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / ".freqsens.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode(errors="replace").strip() or "unknown process"
+            os.close(fd)
+            raise LockError(f"{self.folder} is in use by another freqsens process ({holder}); wait for it to "
+                            "finish or use another output folder") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()}: {' '.join(sys.argv)[:300]}".encode())
+        self.fd = fd
+        return self
+
+    def release(self) -> None:
+        if self.fd is not None:
+            import fcntl
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+    def __enter__(self):
+        return self.acquire()
+
+    def __exit__(self, *exc):
+        self.release()

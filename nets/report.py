@@ -30,19 +30,19 @@ def build_report(out) -> Path:
     from nets.experiments import experiment_names, get_experiment
     out = Path(out)
     cfg = _load(out / "experiment_config.json") or {}
-    L = [f"# freqsens report: {out}", "",
+    lines = [f"# freqsens report: {out}", "",
          f"Dataset **{cfg.get('dataset')}**, preset **{cfg.get('preset')}**, {cfg.get('seeds')} seed(s) per configuration. "
          "Built from saved results only. Quick-preset numbers come from minutes of CPU training on small data: read "
          "them as the qualitative picture, with the spread shown.", ""]
     for name in experiment_names():
         result = _load(out / "experiments" / f"{name}.json")
         if result is not None:
-            L += get_experiment(name).section(out, result)
-    L += ["## Published CIFAR-10 accuracies (context, not the same data)", ""]
-    L += markdown_table(("setting", "test accuracy"), list(PUBLISHED.items())) + [""]
+            lines += get_experiment(name).section(out, result)
+    lines += ["## Published CIFAR-10 accuracies (context, not the same data)", ""]
+    lines += markdown_table(("setting", "test accuracy"), list(PUBLISHED.items())) + [""]
     timing = _load(out / "timing.json")
-    L += ["## Provenance", "", "```", json.dumps(timing, indent=1, sort_keys=True), "```", ""]
-    return atomic_write_text(out / "report.md", "\n".join(L))
+    lines += ["## Provenance", "", "```", json.dumps(timing, indent=1, sort_keys=True), "```", ""]
+    return atomic_write_text(out / "report.md", "\n".join(lines))
 
 
 def main(argv=None) -> int:

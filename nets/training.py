@@ -154,7 +154,32 @@ def make_model(cfg: TrainConfig, shape, classes: int):
 
 
 def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = True) -> dict:
-    """Train per ``cfg`` into ``cfg.out``; returns the result dict also written to ``result.json``."""
+    """Train per ``cfg`` into ``cfg.out``; returns the result dict also written to ``result.json``.
+    The run folder is locked for the whole call (``infra.io.FolderLock``): a second writer gets TrainError."""
+    from infra.io import FolderLock, LockError
+    out = Path(cfg.out)
+    if out.exists() and not out.is_dir():
+        raise TrainError(f"--out {out}: is a file, expected a folder")
+    _check_out(out, resume)
+    try:
+        lock = FolderLock(out).acquire()
+    except LockError as exc:
+        raise TrainError(str(exc)) from None
+    try:
+        return _train(cfg, resume, data, progress)
+    finally:
+        lock.release()
+
+
+def _check_out(out: Path, resume: bool) -> None:
+    """Refuse a folder that is not a freqsens run before anything is written there."""
+    if not (out / "config.json").exists() and out.exists() and \
+            any(p.name != ".freqsens.lock" for p in out.iterdir()):
+        raise TrainError(f"--out {out}: not a freqsens run folder (no config.json) and not empty; "
+                         "nothing was changed there: use a new or empty folder")
+
+
+def _train(cfg: TrainConfig, resume: bool, data, progress: bool) -> dict:
     out = Path(cfg.out)
     if (out / "config.json").exists():
         try:
@@ -169,9 +194,6 @@ def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = Tr
             return json.loads((out / "result.json").read_text())
         if not resume:
             raise TrainError(f"{out} holds an unfinished run; pass --resume to continue it or use another --out")
-    elif out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise TrainError(f"--out {out}: not a freqsens run folder (no config.json) and not empty; "
-                         "nothing was changed there: use a new or empty folder")
     runtime = configure(cfg.threads)
     device = resolve_device(cfg.device)
     amp = cfg.amp and device.type == "cuda"

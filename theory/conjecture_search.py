@@ -247,6 +247,18 @@ def _merge(state: dict, res: dict) -> None:
 def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: float | None = None,
            workers: int = 1, scheduler: str | None = None, resume: bool = False, progress: bool = True) -> dict:
     """Run the search until ``samples`` (new this run) or ``seconds`` is reached; checkpoint to ``out``."""
+    from infra.io import FolderLock, LockError
+    try:
+        lock = FolderLock(out).acquire()   # one writer per output folder
+    except LockError as exc:
+        raise ValueError(f"--out: {exc}") from None
+    try:
+        return _search(cfg, out, samples, seconds, workers, scheduler, resume, progress)
+    finally:
+        lock.release()
+
+
+def _search(cfg, out, samples, seconds, workers, scheduler, resume, progress) -> dict:
     from infra.io import atomic_write_json, provenance
     state_path = out / "search.json"
     if state_path.exists() and not resume:

@@ -22,8 +22,7 @@ from infra.io import atomic_write_json
 
 def main(argv=None) -> int:
     from nets.data import DataError, dataset_names, load_dataset
-    from nets.experiments import SCALES, Runner, experiment_names
-    from nets.experiments.driver import names_for, run_experiment
+    from nets.experiments import SCALES, experiment_names
     ap = argparse.ArgumentParser(prog="python -m nets.experiments", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("name", choices=[*experiment_names(), "all"], help="experiment to run")
@@ -53,6 +52,22 @@ def main(argv=None) -> int:
     except DataError as exc:
         print(f"python -m nets.experiments: error: {exc}", file=sys.stderr)
         return 2
+    from infra.io import FolderLock, LockError
+    lock = FolderLock(out)
+    try:
+        lock.acquire()      # one writer per results folder, released by the OS if this process dies
+    except LockError as exc:
+        print(f"python -m nets.experiments: error: --out: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run(args, out, marker, ident)
+    finally:
+        lock.release()
+
+
+def _run(args, out: Path, marker: Path, ident: dict) -> int:
+    from nets.experiments import Runner
+    from nets.experiments.driver import names_for, run_experiment
     atomic_write_json(marker, ident)
     from nets.experiments.sweep import Context
     ctx = Context(args.dataset, args.preset, args.seeds, out, args.data_root)

@@ -40,11 +40,11 @@ def run(ctx, p, runner) -> dict:
 
 
 def section(out, result) -> list[str]:
-    L = ["## Fourier heat maps (Yin et al. 2019) next to gradient sensitivity", ""]
-    L += markdown_table(("run", "depth", "mean error under perturbation", "Spearman(heat map, sensitivity)"),
+    lines = ["## Fourier heat maps (Yin et al. 2019) next to gradient sensitivity", ""]
+    lines += markdown_table(("run", "depth", "mean error under perturbation", "Spearman(heat map, sensitivity)"),
                         [(Path(m["run"]).name, m["depth"], m["mean_error"], m["spearman_heatmap_vs_sensitivity"])
                          for m in result["maps"]])
-    return L + [""]
+    return lines + [""]
 
 
 EXPERIMENT = Experiment("heatmap", "Fourier heat maps", PRESETS, run, section, needs=("depth",))

@@ -45,12 +45,12 @@ def run(ctx, p, runner) -> dict:
 
 
 def section(out, result) -> list[str]:
-    L = ["## Linear CNNs vs convex solutions (Theorem 4.9 with exact constants)", "", result["data"] + ".", ""]
-    L += markdown_table(("L", "weight decay", "lam_v", "rel. error of v_hat", "max per-frequency error",
+    lines = ["## Linear CNNs vs convex solutions (Theorem 4.9 with exact constants)", "", result["data"] + ".", ""]
+    lines += markdown_table(("L", "weight decay", "lam_v", "rel. error of v_hat", "max per-frequency error",
                          "objective gap", "solver"),
                         [(r["depth"], f"{r['weight_decay']:g}", r["lam_v"], r["relative_error"],
                           r["max_per_frequency_error"], r["objective_gap"], r["solver"]) for r in result["rows"]])
-    return L + [""]
+    return lines + [""]
 
 
 EXPERIMENT = Experiment("linear", "Linear CNNs vs convex solutions", PRESETS, run, section)

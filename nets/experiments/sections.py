@@ -60,7 +60,7 @@ def runs_table(rows, var: str) -> list[str]:
 
 def trend_section(out: Path, result: dict, name: str, var: str, key: str, title: str) -> list[str]:
     """Figure per model, verdict table (``result[key]``), run table, failures: the section of a trend experiment."""
-    L = [f"## {title}", ""]
+    lines = [f"## {title}", ""]
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
     for model in sorted({r.get("model") for r in result["runs"]}):
@@ -68,13 +68,13 @@ def trend_section(out: Path, result: dict, name: str, var: str, key: str, title:
         f = figs / f"{name}_{model}.png"
         try:
             sweep_figure(rows, var, f"{title}: {model}", f)
-            L += [f"![]({f.relative_to(out)})", ""]
+            lines += [f"![]({f.relative_to(out)})", ""]
         except (OSError, KeyError, ValueError, StopIteration) as exc:
-            L += [f"(figure failed: {exc})", ""]
-    L += ["Moments should *decrease* and Spearman(S, tau) *increase* along the varied parameter if the "
+            lines += [f"(figure failed: {exc})", ""]
+    lines += ["Moments should *decrease* and Spearman(S, tau) *increase* along the varied parameter if the "
           "hypothesis holds. Verdicts: supported / not supported when the 95% CI excludes 0, else inconclusive "
           "(also when fewer than 4 values or 2 seeds were measured).", ""]
-    L += trend_lines(name, result[key]) + [""] + runs_table(result["runs"], var) + [""]
+    lines += trend_lines(name, result[key]) + [""] + runs_table(result["runs"], var) + [""]
     if result["failed"]:
-        L += [f"**{len(result['failed'])} task(s) failed** (after one retry); see the table.", ""]
-    return L
+        lines += [f"**{len(result['failed'])} task(s) failed** (after one retry); see the table.", ""]
+    return lines

@@ -49,20 +49,20 @@ def run(ctx, p, runner) -> dict:
 
 
 def section(out, result) -> list[str]:
-    L = ["## Spectral swap (beyond the paper)", "",
+    lines = ["## Spectral swap (beyond the paper)", "",
          "Same ConvActually trained on filtered / synthetic data. If sensitivity follows tau *wherever the variance "
          "sits*, Spearman(S, tau) stays positive and the radial KL to tau stays small for every data variant, "
          "including inverted spectra where the variance is at high frequencies.", ""]
     rows = [(r["data"], r["seed"], "FAILED", "", "", "", "", "") if "error" in r else
             (r["data"], r["seed"], r["test_acc"], r["moment1"], r["moment1_tau"], r["spearman_tau"],
              r["pearson_log_tau"], r["radial_kl_to_tau"]) for r in result["runs"]]
-    L += markdown_table(("data", "seed", "test acc", "moment 1", "moment 1 of tau", "Spearman(S, tau)",
+    lines += markdown_table(("data", "seed", "test acc", "moment 1", "moment 1 of tau", "Spearman(S, tau)",
                          "Pearson(log S, log tau)", "KL"), rows)
-    L += ["", f"Does sensitivity follow tau? Rule: {RULE}.", ""]
-    L += markdown_table(("data", "mean Spearman(S, tau)", "min over seeds", "verdict"),
+    lines += ["", f"Does sensitivity follow tau? Rule: {RULE}.", ""]
+    lines += markdown_table(("data", "mean Spearman(S, tau)", "min over seeds", "verdict"),
                         [(k, v["spearman_mean"], v["spearman_min"], f"**{v['verdict']}**")
                          for k, v in result.get("follows_tau", {}).items()])
-    return L + [""]
+    return lines + [""]
 
 
 EXPERIMENT = Experiment("spectra", "Spectral swap", PRESETS, run, section)

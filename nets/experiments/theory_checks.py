@@ -33,15 +33,15 @@ def run(ctx, p, runner) -> dict:
 
 
 def section(out, result) -> list[str]:
-    L = ["## Theory checks (python -m theory.check)", ""]
-    L += markdown_table(("identity", "eq.", "worst error", "verdict"),
+    lines = ["## Theory checks (python -m theory.check)", ""]
+    lines += markdown_table(("identity", "eq.", "worst error", "verdict"),
                         [(r["identity"], r["equation"], f"{r['worst_error']:.2e}", r["verdict"]) for r in result["checks"]])
     c = result["conjecture"]
-    L += ["", "## Conjecture 4.13 search", "",
+    lines += ["", "## Conjecture 4.13 search", "",
           f"{c['samples']} samples over {c['configurations']} configurations; worst ratio {c['worst_ratio']:.12f}; float64 "
           f"certificate link failures {c['link_failures']}; samples below 1 with every link holding {c['bug_flags']}; "
           f"counterexamples after the 60-digit recheck: {c['counterexamples']}.", ""]
-    return L
+    return lines
 
 
 EXPERIMENT = Experiment("theory", "Theory checks and Conjecture 4.13 search", PRESETS, run, section)
