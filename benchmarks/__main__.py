@@ -1,22 +1,22 @@
 """python -m benchmarks [NAME ...]: time freqsens against baselines in the same run, print ratios, write JSON."""
 from __future__ import annotations
 
-import argparse
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from infra.cli import ArgumentParser, finite_float, int_at_least
 from benchmarks import harness
 
 
 def main(argv=None) -> int:
     harness.load_all()
-    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split(":", 1)[1].strip())
+    ap = ArgumentParser(prog="python -m benchmarks", description=__doc__.split(":", 1)[1].strip())
     ap.add_argument("names", nargs="*", metavar="NAME", help=f"benchmarks to run (default all): {', '.join(harness.REGISTRY)}")
     ap.add_argument("--list", action="store_true", help="list the registered benchmarks and exit")
-    ap.add_argument("--repeats", type=int, default=5, help="timed samples per side (default 5)")
-    ap.add_argument("--min-time", type=float, default=0.2, help="seconds per sample, at least (default 0.2)")
-    ap.add_argument("--threads", type=int, default=1, help="torch/BLAS threads (default 1: stable timings)")
+    ap.add_argument("--repeats", type=int_at_least(1), default=5, help="timed samples per side (default 5)")
+    ap.add_argument("--min-time", type=finite_float(0, strict=True), default=0.2, help="seconds per sample, at least (default 0.2)")
+    ap.add_argument("--threads", type=int_at_least(1), default=1, help="torch/BLAS threads (default 1: stable timings)")
     ap.add_argument("--small", action="store_true", help="CI-sized instances (checks the entries, not a speed claim)")
     ap.add_argument("--out", default=None, help="JSON output path (default benchmarks/results/<UTC time>.json)")
     args = ap.parse_args(argv)
@@ -26,9 +26,13 @@ def main(argv=None) -> int:
         return 0
     unknown = [n for n in args.names if n not in harness.REGISTRY]
     if unknown:
-        ap.error(f"unknown benchmark(s) {unknown}; choose from {list(harness.REGISTRY)}")
-    if args.repeats < 1 or args.min_time <= 0 or args.threads < 1:
-        ap.error("--repeats and --threads must be >= 1 and --min-time > 0")
+        ap.error(f"NAME: unknown benchmark(s) {unknown}; choose from {list(harness.REGISTRY)}")
+    if args.out:
+        from infra.io import LockError, check_writable_folder
+        try:
+            check_writable_folder(Path(args.out).parent)
+        except LockError as exc:
+            ap.error(f"--out: {exc}")
     try:
         from nets.runtime import configure
         configure(args.threads)       # torch threads + allocator (FREQSENS_MALLOC=default to compare without)

@@ -6,21 +6,29 @@ a ratio: it depends on the machine, which is saved with the numbers.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-# (name, build_model kwargs)
-MODELS = {
-    "convactually-d2": ("convactually", {"depth": 2}),
-    "convactually-d4": ("convactually", {"depth": 4}),
-    "linearcnn-d2": ("linearcnn", {"depth": 2}),
-    "myrtle": ("myrtle", {}),
-    "resnet20": ("resnet20", {}),
-    "resnet9": ("resnet9", {}),
-}
+from infra.cli import ArgumentParser, int_at_least
+
+def default_models() -> list[str]:
+    """Every registered model (``nets.models``) at its default size, and depth 2 of those with a depth."""
+    from nets.models import get_model_spec, model_names
+    names = list(model_names())
+    return names + [f"{n}-d2" for n in names if get_model_spec(n).uses_depth]
+
+
+def parse_model(name: str) -> tuple[str, dict]:
+    """``"convactually-d2"`` -> ``("convactually", {"depth": 2})``; the name must be registered."""
+    from nets.models import get_model_spec
+    base, _, d = name.partition("-d")
+    kw = {"depth": int(d)} if d.isdigit() else {}
+    if d and not d.isdigit():
+        raise ValueError(f"model {name!r}: expected NAME or NAME-dDEPTH")
+    get_model_spec(base)
+    return base, kw
 
 
 def images_per_second(name: str, batch: int, steps: int, device: str = "cpu") -> float:
@@ -29,7 +37,7 @@ def images_per_second(name: str, batch: int, steps: int, device: str = "cpu") ->
     import torch
     from nets.models import build_model
     torch.manual_seed(0)
-    model_name, kw = MODELS[name]
+    model_name, kw = parse_model(name)
     model = build_model(model_name, **kw).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, weight_decay=1e-4)
     x = torch.randn(batch, 3, 32, 32, device=device)
@@ -52,21 +60,32 @@ def images_per_second(name: str, batch: int, steps: int, device: str = "cpu") ->
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__.split("\n")[0])
-    ap.add_argument("models", nargs="*", metavar="MODEL", help=f"default all: {', '.join(MODELS)}")
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--steps", type=int, default=3, help="timed steps per model (median reported)")
-    ap.add_argument("--threads", type=int, default=1)
+    ap = ArgumentParser(prog="python -m benchmarks.throughput", description=__doc__.split("\n")[0])
+    ap.add_argument("models", nargs="*", metavar="MODEL", help="registered model names, NAME-dDEPTH for a depth "
+                    "(default: every registered model, and depth 2 of those with a depth)")
+    ap.add_argument("--batch", type=int_at_least(1), default=128)
+    ap.add_argument("--steps", type=int_at_least(1), default=3, help="timed steps per model (median reported)")
+    ap.add_argument("--threads", type=int_at_least(1), default=1)
     ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/throughput-<UTC>.json)")
     args = ap.parse_args(argv)
-    unknown = [m for m in args.models if m not in MODELS]
-    if unknown:
-        ap.error(f"unknown model(s) {unknown}; choose from {list(MODELS)}")
-    if args.batch < 1 or args.steps < 1 or args.threads < 1:
-        ap.error("--batch, --steps and --threads must be >= 1")
+    for m in args.models:
+        try:
+            parse_model(m)
+        except ValueError as exc:
+            ap.error(f"models: {exc}")
     from nets.runtime import configure
-    from nets.training import resolve_device
+    from nets.training import TrainError, resolve_device
+    try:
+        resolve_device(args.device)
+    except TrainError as exc:
+        ap.error(str(exc))
+    if args.out:
+        from infra.io import LockError, check_writable_folder
+        try:
+            check_writable_folder(Path(args.out).parent)
+        except LockError as exc:
+            ap.error(f"--out: {exc}")
     from benchmarks.harness import machine
     from infra.io import atomic_write_json
     configure(args.threads)
@@ -74,7 +93,7 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else Path("benchmarks/results") / (
         "throughput-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".json")
     rates = {}
-    for name in args.models or list(MODELS):
+    for name in args.models or default_models():
         rates[name] = images_per_second(name, args.batch, args.steps, device)
         print(f"{name:18s} {rates[name]:9.1f} img/s", flush=True)
         atomic_write_json(out, {"config": vars(args), "device": device, "machine": machine(), "images_per_s": rates})

@@ -104,7 +104,22 @@ def provenance() -> dict:
 
 
 class LockError(RuntimeError):
-    """Another process holds the folder lock; the message names the folder and that process."""
+    """Another process holds the folder lock (the message names the folder and that process), or the folder
+    cannot be created or written."""
+
+
+def check_writable_folder(folder: str | os.PathLike) -> Path:
+    """Raise :class:`LockError` (naming the path) unless ``folder`` is a folder or could be created as one:
+    checked before any work, so a bad output path fails in a second, not after the computation."""
+    folder = Path(folder)
+    p = folder
+    while not p.exists() and p != p.parent:
+        p = p.parent
+    if not p.is_dir():
+        raise LockError(f"{folder}: {p} is a file, expected a folder")
+    if not os.access(p, os.W_OK):
+        raise LockError(f"{folder}: {p} is not writable")
+    return folder
 
 
 class FolderLock:
@@ -120,9 +135,12 @@ class FolderLock:
 
     def acquire(self) -> "FolderLock":
         import fcntl
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.folder / ".freqsens.lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        check_writable_folder(self.folder)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.folder / ".freqsens.lock", os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+        except OSError as exc:
+            raise LockError(f"{self.folder}: cannot write there ({exc.strerror or exc})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -147,3 +165,21 @@ class FolderLock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+_CRASH_COUNTS: dict[str, int] = {}
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for the kill-and-resume tests: with ``FREQSENS_CRASH_AT=name:n`` in the environment, the
+    process SIGKILLs itself on the n-th time it passes ``name`` (right after a write). A no-op otherwise."""
+    spec = os.environ.get("FREQSENS_CRASH_AT")
+    if not spec:
+        return
+    target, _, n = spec.partition(":")
+    if target != name:
+        return
+    _CRASH_COUNTS[name] = _CRASH_COUNTS.get(name, 0) + 1
+    if _CRASH_COUNTS[name] == int(n or 1):
+        import signal
+        os.kill(os.getpid(), signal.SIGKILL)

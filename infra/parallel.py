@@ -7,11 +7,28 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
 
-def _worker_init():
+def _worker_init(parent: int):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Linux: the kernel SIGKILLs this worker when its parent dies (even by SIGKILL), so a killed sweep leaves
+    no worker behind to race a re-run (prctl PR_SET_PDEATHSIG). Elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)     # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:        # the parent died before prctl took effect
+            os._exit(1)
+    except (OSError, AttributeError):
+        pass
 
 
 class Executor:
@@ -39,7 +56,7 @@ class Executor:
             self.size = max(workers, len(self.client.scheduler_info().get("workers", {})), 1)
         elif workers > 1:
             from concurrent.futures import ProcessPoolExecutor
-            self.pool = ProcessPoolExecutor(workers, initializer=_worker_init)
+            self.pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
             self.size = workers
 
     def map(self, fn, *iterables) -> list:

@@ -7,7 +7,6 @@ Writes ``sensitivity.npz`` (mean, se, n), ``sensitivity.json`` (moments, radial 
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from infra.cli import ArgumentParser
 from infra.io import atomic_save_figure, atomic_save_npz, atomic_write_json
 from nets.measures import Map, frequency_sensitivity, postprocess, radial_curve, summarise
 from nets.plots import spectrum_image, use_agg
@@ -54,7 +54,7 @@ def run(run_dir, split: str = "val", max_images: int | None = 5000, batch_size: 
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m nets.sensitivity", description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(prog="python -m nets.sensitivity", description=__doc__.split("\n\n")[0])
     ap.add_argument("run_dir", help="a finished run folder of python -m nets.train")
     ap.add_argument("--split", default="val", choices=["train", "val", "test"], help="images to average over (default val)")
     ap.add_argument("--max-images", type=int, default=5000, help="at most this many images (paper: 5000)")
@@ -65,7 +65,13 @@ def main(argv=None) -> int:
     if args.max_images < 2 or args.batch_size < 1:
         ap.error("--max-images must be >= 2 and --batch-size >= 1")
     from nets.data import DataError
-    from nets.training import TrainError
+    from nets.training import TrainError, resolve_device
+    try:
+        resolve_device(args.device)
+    except TrainError as exc:
+        ap.error(str(exc))
+    if not (Path(args.run_dir) / "config.json").exists() or not (Path(args.run_dir) / "best.pt").exists():
+        ap.error(f"run_dir: {args.run_dir} is not a finished freqsens run (needs config.json and best.pt)")
     try:
         s = run(args.run_dir, args.split, args.max_images, args.batch_size, args.loss_grad, args.device)
     except (TrainError, DataError, ValueError) as exc:

@@ -5,19 +5,19 @@ tau_radial.png, stats.json (numbers, config, provenance) and stats.npz (tau, cur
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
+from infra.cli import ArgumentParser, int_at_least
 from nets.experiments.stats import StatsConfig, compute, plot
 
 
 def main(argv=None) -> int:
     from nets.data import DataError, dataset_names
-    ap = argparse.ArgumentParser(prog="python -m nets.stats", description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(prog="python -m nets.stats", description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="embedded", help=f"one of {', '.join(dataset_names())}; options after '?', e.g. "
                     "'synthetic:grf?alpha=1.5&n_train=4000' (default embedded)")
     ap.add_argument("--filter", help="spectral filter: highpass:R, lowpass:R, bandpass:LO,HI, whiten, invert")
@@ -26,11 +26,16 @@ def main(argv=None) -> int:
     ap.add_argument("--max-images", type=int, help="use at most this many images")
     ap.add_argument("--no-covariance", dest="covariance", action="store_false",
                     help="skip the full (CHW)^2 covariance (Fig. 1a/1b); tau and fits only")
-    ap.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    ap.add_argument("--seed", type=int_at_least(0), default=0, help="dataset seed (default 0)")
     ap.add_argument("--out", default="results/stats", help="output folder (default results/stats)")
     args = ap.parse_args(argv)
     if args.max_images is not None and args.max_images < 2:
         ap.error(f"--max-images: expected an integer >= 2, got {args.max_images}")
+    from infra.io import LockError, check_writable_folder
+    try:
+        check_writable_folder(args.out)
+    except LockError as exc:
+        ap.error(f"--out: {exc}")
     cfg = StatsConfig(**{k: v for k, v in vars(args).items()})
     try:
         res = compute(cfg)

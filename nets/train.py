@@ -9,6 +9,7 @@ import math
 import sys
 from dataclasses import fields
 
+from infra.cli import ArgumentParser
 from nets.training import PRESETS, TrainConfig, TrainError, preset_defaults, train
 
 
@@ -46,7 +47,7 @@ def add_train_arguments(ap: argparse.ArgumentParser) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m nets.train", description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(prog="python -m nets.train", description=__doc__.split("\n\n")[0])
     add_train_arguments(ap)
     ap.add_argument("--out", required=True, help="run folder (config, checkpoints, metrics, result)")
     ap.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")

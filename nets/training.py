@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from infra.io import atomic_write, atomic_write_json, provenance
+from infra.io import atomic_write, atomic_write_json, crash_point, provenance
 from nets.runtime import configure
 
 PRESETS = ("quick", "paper")
@@ -156,31 +156,11 @@ def make_model(cfg: TrainConfig, shape, classes: int):
 def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = True) -> dict:
     """Train per ``cfg`` into ``cfg.out``; returns the result dict also written to ``result.json``.
     The run folder is locked for the whole call (``infra.io.FolderLock``): a second writer gets TrainError."""
-    from infra.io import FolderLock, LockError
+    from infra.io import FolderLock, LockError, check_writable_folder
     out = Path(cfg.out)
     if out.exists() and not out.is_dir():
         raise TrainError(f"--out {out}: is a file, expected a folder")
-    _check_out(out, resume)
-    try:
-        lock = FolderLock(out).acquire()
-    except LockError as exc:
-        raise TrainError(str(exc)) from None
-    try:
-        return _train(cfg, resume, data, progress)
-    finally:
-        lock.release()
-
-
-def _check_out(out: Path, resume: bool) -> None:
-    """Refuse a folder that is not a freqsens run before anything is written there."""
-    if not (out / "config.json").exists() and out.exists() and \
-            any(p.name != ".freqsens.lock" for p in out.iterdir()):
-        raise TrainError(f"--out {out}: not a freqsens run folder (no config.json) and not empty; "
-                         "nothing was changed there: use a new or empty folder")
-
-
-def _train(cfg: TrainConfig, resume: bool, data, progress: bool) -> dict:
-    out = Path(cfg.out)
+    # everything is validated before anything is written: the folder, the device, the data
     if (out / "config.json").exists():
         try:
             saved = json.loads((out / "config.json").read_text())["config"]
@@ -194,10 +174,27 @@ def _train(cfg: TrainConfig, resume: bool, data, progress: bool) -> dict:
             return json.loads((out / "result.json").read_text())
         if not resume:
             raise TrainError(f"{out} holds an unfinished run; pass --resume to continue it or use another --out")
+    elif out.exists() and any(p.name != ".freqsens.lock" for p in out.iterdir()):
+        raise TrainError(f"--out {out}: not a freqsens run folder (no config.json) and not empty; "
+                         "nothing was changed there: use a new or empty folder")
+    resolve_device(cfg.device)
+    try:
+        check_writable_folder(out)
+        data = data if data is not None else load_data(cfg)
+        lock = FolderLock(out).acquire()
+    except LockError as exc:
+        raise TrainError(f"--out: {exc}") from None
+    try:
+        return _train(cfg, resume, data, progress)
+    finally:
+        lock.release()
+
+
+def _train(cfg: TrainConfig, resume: bool, data, progress: bool) -> dict:
+    out = Path(cfg.out)
     runtime = configure(cfg.threads)
     device = resolve_device(cfg.device)
     amp = cfg.amp and device.type == "cuda"
-    data = data if data is not None else load_data(cfg)
     xtr, ytr = _tensors(data, "train", cfg.n_train, device)
     xva, yva = _tensors(data, "val", cfg.n_val, device)
     model = make_model(cfg, data.shape, len(data.classes)).to(device)
@@ -255,11 +252,14 @@ def _train(cfg: TrainConfig, resume: bool, data, progress: bool) -> dict:
         # the metrics row first: a crash before the checkpoint repeats this epoch, and resume drops the row
         with open(out / "metrics.jsonl", "a") as f:
             f.write(json.dumps(rec) + "\n")
+        crash_point("metrics")
         if val_acc > best["val_acc"]:
             best = {"val_acc": val_acc, "epoch": epoch}
             _save(out / "best.pt", {"model": model.state_dict(), "epoch": epoch, "config": asdict(cfg)})
+            crash_point("best")
         _save(out / "last.pt", {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                 "scheduler": sched.state_dict(), "epoch": epoch, "best": best, "config": asdict(cfg)})
+        crash_point("last")
         if progress:
             print(f"[train] {out.name} epoch {epoch}: train {rec['train_acc']:.3f} val {val_acc:.3f} "
                   f"lr {rec['lr']:.1e} ({rec['seconds']:.1f} s)", file=sys.stderr)

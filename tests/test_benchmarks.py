@@ -68,4 +68,4 @@ def test_throughput_cli(tmp_path):
     assert data["images_per_s"]["linearcnn-d2"] > 0 and data["machine"]["torch_threads"] == 1
     bad = subprocess.run([sys.executable, "-m", "benchmarks.throughput", "vgg"], capture_output=True, text=True,
                          timeout=120)
-    assert bad.returncode == 2 and "unknown model" in bad.stderr
+    assert bad.returncode == 2 and "unknown name 'vgg'" in bad.stderr

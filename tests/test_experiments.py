@@ -155,6 +155,7 @@ def test_extending_needs_no_framework_edit(tmp_path, monkeypatch):
         unregister_dataset("toy")
 
 
+@pytest.mark.slow
 def test_dask_local_cluster(tmp_path):
     """The depth sweep runs on a Dask LocalCluster with 2 workers and gives the same runs as in-process."""
     pytest.importorskip("distributed")

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from infra.cli import ArgumentParser, int_at_least
 from infra.tables import text_table
 from theory import dft, linear_cnn as lc, reference as ref, tolerances as tol
 from theory.linalg import relative_error
@@ -317,16 +318,23 @@ def format_table(results: list[CheckResult]) -> str:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m theory.check", description=__doc__.split("\n\n")[0],
+    ap = ArgumentParser(prog="python -m theory.check", description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--instances", type=int, default=20, help="random instances per check (default 20; "
                     "optimizer/solver checks use a quarter)")
-    ap.add_argument("--seed", type=int, default=0, help="seed for every random instance (default 0)")
+    ap.add_argument("--seed", type=int_at_least(0), default=0, help="seed for every random instance (default 0)")
     ap.add_argument("--only", nargs="+", metavar="NAME", choices=list(CHECKS), help="run only these checks")
     ap.add_argument("--json", metavar="PATH", help="also write the results, config and provenance as JSON")
     args = ap.parse_args(argv)
     if args.instances < 1:
         ap.error(f"--instances: expected an integer >= 1, got {args.instances}")
+    if args.json:
+        from pathlib import Path
+        from infra.io import LockError, check_writable_folder
+        try:
+            check_writable_folder(Path(args.json).parent)
+        except LockError as exc:
+            ap.error(f"--json: {exc}")
     import torch
     torch.set_num_threads(1)  # small problems: one thread is fastest and never fights a neighbour
     t0 = time.time()

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infra.cli import ArgumentParser, int_at_least
 from infra.tables import text_table
 from theory.holder import certify, r_from, ratio_mpmath
 from theory.linalg import haar_unitary
@@ -248,6 +249,11 @@ def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: fl
            workers: int = 1, scheduler: str | None = None, resume: bool = False, progress: bool = True) -> dict:
     """Run the search until ``samples`` (new this run) or ``seconds`` is reached; checkpoint to ``out``."""
     from infra.io import FolderLock, LockError
+    state_path = out / "search.json"
+    if state_path.exists() and not resume:   # read-only checks first: a refused call writes nothing
+        raise ValueError(f"{state_path} exists; pass --resume to continue it or choose another --out")
+    if resume and state_path.exists() and json.loads(state_path.read_text())["config"] != cfg.identity():
+        raise ValueError(f"--resume: {state_path} was made with a different config; use the same flags")
     try:
         lock = FolderLock(out).acquire()   # one writer per output folder
     except LockError as exc:
@@ -365,7 +371,7 @@ def _positive(kind):
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m theory.conjecture_search", description=__doc__,
+    ap = ArgumentParser(prog="python -m theory.conjecture_search", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", type=_positive(int), help="new samples to test this run (default 20000 if no --time)")
     ap.add_argument("--time", type=_positive(float), help="wall-clock budget in seconds")
@@ -373,9 +379,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-dim", type=_positive(int), default=6, help="largest matrix dimension (default 6)")
     ap.add_argument("--regime", nargs="+", choices=REGIMES, default=list(REGIMES), help="exponent regimes (default all)")
     ap.add_argument("--sampler", nargs="+", choices=SAMPLERS, default=list(SAMPLERS), help="samplers (default all)")
-    ap.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same samples")
+    ap.add_argument("--seed", type=int_at_least(0), default=0, help="seed: the same seed gives the same samples")
     ap.add_argument("--chunk", type=_positive(int), default=256, help="samples per chunk (default 256)")
-    ap.add_argument("--adversarial-every", type=int, default=8, help="every n-th chunk is adversarial (0: none)")
+    ap.add_argument("--adversarial-every", type=int_at_least(0), default=8, help="every n-th chunk is adversarial (0: none)")
     ap.add_argument("--adversarial-steps", type=_positive(int), default=200, help="Adam steps per adversarial chunk")
     ap.add_argument("--workers", type=_positive(int), default=1, help="local worker processes (default 1)")
     ap.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port) or 'local' for a LocalCluster "

@@ -400,6 +400,7 @@ def solve_cd(x_hat=None, y=None, lam: float = 0.0, penalty: str = "lasso", d: De
 def soft_threshold_diagonal(x_hat=None, y=None, lam: float = 0.0, d: Design | None = None) -> np.ndarray:
     """eq. A.6/A.7 (diagonal LASSO): ``|v_hat_cij| = max(|v_LS,cij| - lam / tau_cij, 0)`` with the phase of
     ``v_LS``: the exact LASSO solution when G is diagonal (eq. 4.17)."""
+    lam = nonnegative("lam", lam)
     d = d if d is not None else design(x_hat, y)
     v_ls = ridge(lam=0.0, d=d)
     t = tau_uncentred(d)

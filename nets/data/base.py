@@ -48,6 +48,11 @@ class ImageData:
             check_images(f"x_{split}", x)
             if y.shape != (x.shape[0],):
                 raise DataError(f"y_{split}: expected shape ({x.shape[0]},), got {y.shape}")
+            if not np.issubdtype(y.dtype, np.integer):
+                raise DataError(f"y_{split}: expected integer labels, got dtype {y.dtype}")
+            if y.size and (y.min() < 0 or y.max() >= len(self.classes)):
+                raise DataError(f"y_{split}: expected labels in 0..{len(self.classes) - 1} (one per class), "
+                                f"got {y.min()}..{y.max()}")
         shapes = {self.x_train.shape[1:], self.x_val.shape[1:], self.x_test.shape[1:]}
         if len(shapes) != 1:
             raise DataError(f"{self.name}: splits have different image shapes {shapes}")

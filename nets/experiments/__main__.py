@@ -17,13 +17,14 @@ import sys
 import time
 from pathlib import Path
 
+from infra.cli import ArgumentParser
 from infra.io import atomic_write_json
 
 
 def main(argv=None) -> int:
     from nets.data import DataError, dataset_names, load_dataset
     from nets.experiments import SCALES, experiment_names
-    ap = argparse.ArgumentParser(prog="python -m nets.experiments", description=__doc__,
+    ap = ArgumentParser(prog="python -m nets.experiments", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("name", choices=[*experiment_names(), "all"], help="experiment to run")
     ap.add_argument("--dataset", default="embedded", help=f"one of {', '.join(dataset_names())} (default embedded)")
@@ -43,10 +44,13 @@ def main(argv=None) -> int:
         ap.error(f"--out: {out} is a file, expected a folder")
     ident = {"dataset": args.dataset, "preset": args.preset, "seeds": args.seeds, "data_root": args.data_root}
     marker = out / "experiment_config.json"
-    if marker.exists() and json.loads(marker.read_text()) != ident:
-        print(f"python -m nets.experiments: error: {out} holds results of a different config "
-              f"({json.loads(marker.read_text())}); use another --out", file=sys.stderr)
-        return 2
+    if marker.exists():
+        try:
+            saved = json.loads(marker.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            ap.error(f"--out: {marker} is unreadable ({type(exc).__name__}: {exc}); use another --out")
+        if saved != ident:
+            ap.error(f"--out: {out} holds results of a different config ({saved}); use another --out")
     try:
         load_dataset(args.dataset, data_root=args.data_root)   # fail early, with the data error's message
     except DataError as exc:

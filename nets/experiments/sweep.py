@@ -10,13 +10,14 @@ import json
 import sys
 import time
 import traceback
+import zipfile
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from infra.io import atomic_write_json, config_key
+from infra.io import atomic_write_json, config_key, crash_point
 
 # How much data and training each preset affords, shared by every trained experiment; an experiment's
 # own presets say what it varies. "quick" fits the whole "all" sweep in <= 20 minutes on 2 CPU cores;
@@ -95,10 +96,13 @@ def run_task(task: Task) -> dict:
     if done.exists():
         try:
             saved = json.loads(done.read_text())
+            with np.load(out / "sensitivity.npz", allow_pickle=False) as z:   # the analysis will read it
+                z["mean"]
             if saved.get("key") == task.key:   # a task shared by two experiments keeps each one's tags
                 return {**task.tags, "key": task.key, "run": str(out), **saved["result"]}
-        except (OSError, json.JSONDecodeError, KeyError):
-            pass   # unreadable: redo the (cheap, resumable) work below
+        except (OSError, ValueError, EOFError, json.JSONDecodeError, KeyError, zipfile.BadZipFile):
+            # unreadable: redo the sensitivity (training resumes or is already finished), never use it
+            (out / "sensitivity.json").unlink(missing_ok=True)
     last_error = None
     for attempt in range(2):
         try:
@@ -112,6 +116,7 @@ def run_task(task: Task) -> dict:
             result = {"test_acc": res["test_acc"], "val_acc": res["val_acc"], "moment1": sens["moment1"],
                       "moment2": sens["moment2"], "attempts": attempt + 1}
             atomic_write_json(done, {"key": task.key, "result": result})
+            crash_point("row")
             return {**task.tags, "key": task.key, "run": str(out), **result}
         except Exception as exc:  # noqa: BLE001 - reported to the driver, never swallowed
             last_error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=3)}"

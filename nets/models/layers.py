@@ -150,6 +150,9 @@ class FFTCircularConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, size: tuple[int, int], bias: bool = True):
         super().__init__()
         H, W = size
+        for name, v in (("in_channels", in_channels), ("out_channels", out_channels), ("size[0]", H), ("size[1]", W)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name}: expected an integer >= 1, got {v!r}")
         self.in_channels, self.out_channels, self.size = in_channels, out_channels, (H, W)
         self.weight = nn.Parameter(torch.empty(out_channels, in_channels, H, W))
         self.bias = nn.Parameter(torch.empty(out_channels)) if bias else None

@@ -1,0 +1,38 @@
+"""The argument parser every CLI uses: a bad argument is one line on stderr (``prog: error: ...``, naming
+the argument and what was expected) and exit status 2, never a usage dump or a traceback."""
+from __future__ import annotations
+
+import argparse
+import math
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def int_at_least(minimum: int):
+    """An argparse ``type`` for integers >= ``minimum`` (its message names the bound)."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {v}")
+        return v
+    return parse
+
+
+def finite_float(minimum: float | None = None, strict: bool = False):
+    """An argparse ``type`` for finite floats (``> minimum`` if strict, else ``>= minimum``)."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        bound = "" if minimum is None else f" {'>' if strict else '>='} {minimum:g}"
+        if not math.isfinite(v) or (minimum is not None and (v <= minimum if strict else v < minimum)):
+            raise argparse.ArgumentTypeError(f"expected a finite number{bound}, got {text!r}")
+        return v
+    return parse

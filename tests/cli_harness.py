@@ -1,0 +1,68 @@
+"""Run many invocations of one CLI's ``main(argv)``, each in its own forked child process (a real
+subprocess: its own exit status, stdout, stderr, environment), after importing the CLI once.
+
+    python tests/cli_harness.py MODULE CASES_JSON  ->  JSON list of {code, stdout, stderr, changed}
+
+A case is ``{"argv": [...], "env": {...}, "watch": PATH}``; ``changed`` lists the files under ``watch``
+that the invocation created, removed or modified (by size and mtime).
+"""
+import importlib
+import json
+import os
+import sys
+import tempfile
+import traceback
+
+
+def snapshot(root):
+    out = {}
+    if root and os.path.lexists(root):
+        if os.path.isfile(root):
+            st = os.stat(root)
+            return {root: (st.st_size, st.st_mtime_ns)}
+        for d, _, files in os.walk(root):
+            out[d] = ("dir",)
+            for f in files:
+                p = os.path.join(d, f)
+                st = os.stat(p)
+                out[p] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+def run(module, cases):
+    mod = importlib.import_module(module)
+    results = []
+    for case in cases:
+        before = snapshot(case.get("watch"))
+        with tempfile.TemporaryFile() as fo, tempfile.TemporaryFile() as fe:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                os.dup2(fo.fileno(), 1)
+                os.dup2(fe.fileno(), 2)
+                os.environ.update(case.get("env") or {})
+                try:
+                    code = mod.main(case["argv"])
+                    code = 0 if code is None else code
+                except SystemExit as e:
+                    code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+                except BaseException:  # noqa: BLE001 - reported as a traceback, which the tests forbid
+                    traceback.print_exc()
+                    code = 99
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+            _, status = os.waitpid(pid, 0)
+            fo.seek(0)
+            fe.seek(0)
+            after = snapshot(case.get("watch"))
+            changed = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+            results.append({"code": os.waitstatus_to_exitcode(status), "stdout": fo.read().decode(errors="replace"),
+                            "stderr": fe.read().decode(errors="replace"), "changed": changed})
+    return results
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.getcwd())
+    print(json.dumps(run(sys.argv[1], json.loads(sys.argv[2]))))

@@ -1,0 +1,234 @@
+"""Every CLI, every kind of bad input: exit status 2, one line on stderr that names the argument, no
+traceback, and nothing created or changed under the output path. Each invocation runs in its own
+subprocess (``cli_harness.py`` forks one child per case after importing the CLI once)."""
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+HERE = Path(__file__).resolve().parent
+SMALL = "synthetic:grf?n_train=40&n_val=10&n_test=10&H=8&W=8"
+
+
+def write_cifar(d: Path, skip=(), truncate=(), shape=None):
+    d.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        if name in skip:
+            continue
+        raw = pickle.dumps({b"data": rng.integers(0, 256, shape or (4, 3072), dtype=np.uint8),
+                            b"labels": rng.integers(0, 10, 4).tolist()})
+        (d / name).write_bytes(raw[: len(raw) // 2] if name in truncate else raw)
+    return d
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """Files the cases point at: a plain file, broken CIFAR copies, a finished tiny run."""
+    w = tmp_path_factory.mktemp("world")
+    (w / "afile").write_text("not a folder")
+    write_cifar(w / "cifar_missing" / "cifar-10-batches-py", skip=("data_batch_2",))
+    write_cifar(w / "cifar_truncated" / "cifar-10-batches-py", truncate=("data_batch_1",))
+    write_cifar(w / "cifar_shape" / "cifar-10-batches-py", shape=(4, 3000))
+    env = {"FREQSENS_CACHE": str(w / "cache")}
+    p = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", SMALL, "--depth", "2", "--width", "2",
+                        "--max-epochs", "1", "--batch-size", "20", "--out", str(w / "run")],
+                       capture_output=True, text=True, timeout=300, env={**__import__("os").environ, **env})
+    assert p.returncode == 0, p.stderr
+    (w / "conj").mkdir()
+    p = subprocess.run([sys.executable, "-m", "theory.conjecture_search", "--samples", "8", "--chunk", "8", "--L", "2",
+                        "--out", str(w / "conj")], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    (w / "badrun").mkdir()
+    (w / "badrun" / "config.json").write_text((w / "run" / "config.json").read_text())
+    (w / "badrun" / "best.pt").write_bytes((w / "run" / "best.pt").read_bytes()[:200])
+    return w
+
+
+def T(w, *a):
+    return [str(x).replace("{w}", str(w)) for x in a]
+
+
+# (CLI module, argv with {w} for the world folder, the argument the message must name, the path to watch)
+CASES = {
+    "nets.train": [
+        (["--bogus", "1", "--out", "{w}/o1"], "--bogus", "{w}/o1"),
+        (["--depth", "abc", "--out", "{w}/o1"], "--depth", "{w}/o1"),
+        (["--depth", "0", "--out", "{w}/o1"], "--depth", "{w}/o1"),
+        (["--width", "-3", "--out", "{w}/o1"], "--width", "{w}/o1"),
+        (["--batch-size", "0", "--out", "{w}/o1"], "--batch-size", "{w}/o1"),
+        (["--max-epochs", "0", "--out", "{w}/o1"], "--max-epochs", "{w}/o1"),
+        (["--seed", "-1", "--out", "{w}/o1"], "--seed", "{w}/o1"),
+        (["--lr", "nan", "--out", "{w}/o1"], "--lr", "{w}/o1"),
+        (["--lr", "0", "--out", "{w}/o1"], "--lr", "{w}/o1"),
+        (["--weight-decay", "-1", "--out", "{w}/o1"], "--weight-decay", "{w}/o1"),
+        (["--model", "vgg", "--out", "{w}/o1"], "model", "{w}/o1"),
+        (["--preset", "huge", "--out", "{w}/o1"], "--preset", "{w}/o1"),
+        (["--dataset", "imagenet", "--out", "{w}/o1"], "dataset", "{w}/o1"),
+        (["--dataset", "synthetic:grf?alpha=abc", "--out", "{w}/o1"], "alpha", "{w}/o1"),
+        (["--dataset", "embedded?n_train=-1", "--out", "{w}/o1"], "n_train", "{w}/o1"),
+        (["--dataset", "embedded?foo=1", "--out", "{w}/o1"], "foo", "{w}/o1"),
+        (["--dataset", SMALL, "--filter", "highpass:1.5", "--out", "{w}/o1"], "filter", "{w}/o1"),
+        (["--dataset", SMALL, "--filter", "sharpen", "--out", "{w}/o1"], "filter", "{w}/o1"),
+        (["--dataset", SMALL, "--device", "bogus", "--out", "{w}/o1"], "device", "{w}/o1"),
+        (["--dataset", SMALL, "--out", "{w}/afile"], "--out", "{w}/afile"),
+        (["--dataset", SMALL, "--out", "{w}/afile/sub"], "--out", "{w}/afile"),
+        (["--dataset", SMALL, "--resume", "--out", "{w}/missing"], "--resume", "{w}/missing"),
+        (["--dataset", SMALL, "--depth", "2", "--width", "2", "--max-epochs", "1", "--batch-size", "20",
+          "--weight-decay", "0.5", "--resume", "--out", "{w}/run"], "different config", "{w}/run"),
+        (["--dataset", "cifar10", "--data-root", "{w}/cifar_missing", "--out", "{w}/o1"], "data_batch_2", "{w}/o1"),
+        (["--dataset", "cifar10", "--data-root", "{w}/cifar_truncated", "--out", "{w}/o1"], "data_batch_1", "{w}/o1"),
+        (["--dataset", "cifar10", "--data-root", "{w}/cifar_shape", "--out", "{w}/o1"], "CIFAR-10 file", "{w}/o1"),
+        (["--dataset", "cifar10", "--data-root", "{w}/nowhere", "--out", "{w}/o1"], "CIFAR-10 not found", "{w}/o1"),
+    ],
+    "nets.experiments.__main__": [
+        (["nope", "--out", "{w}/e1"], "name", "{w}/e1"),
+        (["depth", "--bogus", "--out", "{w}/e1"], "--bogus", "{w}/e1"),
+        (["depth", "--seeds", "0", "--out", "{w}/e1"], "--seeds", "{w}/e1"),
+        (["depth", "--workers", "0", "--out", "{w}/e1"], "--workers", "{w}/e1"),
+        (["depth", "--preset", "huge", "--out", "{w}/e1"], "--preset", "{w}/e1"),
+        (["depth", "--dataset", "imagenet", "--out", "{w}/e1"], "dataset", "{w}/e1"),
+        (["depth", "--dataset", "synthetic:grf?alpha=abc", "--out", "{w}/e1"], "alpha", "{w}/e1"),
+        (["depth", "--dataset", "embedded?n_train=-1", "--out", "{w}/e1"], "n_train", "{w}/e1"),
+        (["depth", "--dataset", SMALL, "--out", "{w}/afile"], "--out", "{w}/afile"),
+        (["depth", "--dataset", SMALL, "--out", "{w}/afile/sub"], "--out", "{w}/afile"),
+        (["depth", "--dataset", "cifar10", "--data-root", "{w}/cifar_truncated", "--out", "{w}/e1"], "data_batch_1",
+         "{w}/e1"),
+    ],
+    "nets.stats": [
+        (["--dataset", "synthetic:grf?alpha=abc", "--out", "{w}/s1"], "alpha", "{w}/s1"),
+        (["--dataset", "embedded?n_train=-1", "--out", "{w}/s1"], "n_train", "{w}/s1"),
+        (["--dataset", "embedded?foo=1", "--out", "{w}/s1"], "foo", "{w}/s1"),
+        (["--dataset", "imagenet", "--out", "{w}/s1"], "dataset", "{w}/s1"),
+        (["--dataset", SMALL, "--filter", "highpass:1.5", "--out", "{w}/s1"], "filter", "{w}/s1"),
+        (["--dataset", SMALL, "--filter", "bandpass:0.5,0.2", "--out", "{w}/s1"], "filter", "{w}/s1"),
+        (["--dataset", SMALL, "--max-images", "1", "--out", "{w}/s1"], "--max-images", "{w}/s1"),
+        (["--dataset", SMALL, "--split", "bogus", "--out", "{w}/s1"], "--split", "{w}/s1"),
+        (["--dataset", SMALL, "--seed", "-1", "--out", "{w}/s1"], "--seed", "{w}/s1"),
+        (["--dataset", SMALL, "--out", "{w}/afile"], "--out", "{w}/afile"),
+        (["--dataset", SMALL, "--out", "{w}/afile/sub"], "--out", "{w}/afile"),
+        (["--dataset", "cifar10", "--data-root", "{w}/cifar_missing", "--out", "{w}/s1"], "data_batch_2", "{w}/s1"),
+        (["--dataset", "cifar10", "--data-root", "{w}/cifar_shape", "--out", "{w}/s1"], "CIFAR-10 file", "{w}/s1"),
+    ],
+    "nets.sensitivity": [
+        (["{w}/missing"], "run_dir", "{w}/missing"),
+        (["{w}/run", "--max-images", "1"], "--max-images", "{w}/run"),
+        (["{w}/run", "--batch-size", "0"], "--batch-size", "{w}/run"),
+        (["{w}/run", "--split", "bogus"], "--split", "{w}/run"),
+        (["{w}/run", "--device", "bogus"], "device", "{w}/run"),
+        (["{w}/badrun"], "best.pt", "{w}/badrun"),
+    ],
+    "nets.report": [
+        ([], "RESULTS_DIR", "{w}/afile"),
+        (["{w}/missing"], "RESULTS_DIR", "{w}/afile"),
+    ],
+    "theory.conjecture_search": [
+        (["--L", "0", "--out", "{w}/c1"], "--L", "{w}/c1"),
+        (["--L", "a,b", "--out", "{w}/c1"], "--L", "{w}/c1"),
+        (["--time", "-1", "--out", "{w}/c1"], "--time", "{w}/c1"),
+        (["--time", "nan", "--out", "{w}/c1"], "--time", "{w}/c1"),
+        (["--samples", "0", "--out", "{w}/c1"], "--samples", "{w}/c1"),
+        (["--regime", "bogus", "--out", "{w}/c1"], "--regime", "{w}/c1"),
+        (["--adversarial-every", "-1", "--out", "{w}/c1"], "--adversarial-every", "{w}/c1"),
+        (["--seed", "-1", "--out", "{w}/c1"], "--seed", "{w}/c1"),
+        (["--samples", "8", "--out", "{w}/afile"], "--out", "{w}/afile"),
+        (["--samples", "8", "--L", "3", "--resume", "--out", "{w}/conj"], "different config", "{w}/conj"),
+        (["--samples", "8", "--out", "{w}/conj"], "--resume", "{w}/conj"),
+    ],
+    "benchmarks.__main__": [
+        (["bogus"], "NAME", "{w}/afile"),
+        (["--repeats", "0"], "--repeats", "{w}/afile"),
+        (["--min-time", "nan"], "--min-time", "{w}/afile"),
+        (["--min-time", "0"], "--min-time", "{w}/afile"),
+        (["--threads", "x"], "--threads", "{w}/afile"),
+        (["--small", "--out", "{w}/afile/r.json"], "--out", "{w}/afile"),
+    ],
+    "benchmarks.throughput": [
+        (["vgg"], "models", "{w}/afile"),
+        (["convactually-dx"], "models", "{w}/afile"),
+        (["--batch", "0"], "--batch", "{w}/afile"),
+        (["--device", "bogus"], "device", "{w}/afile"),
+        (["--out", "{w}/afile/t.json"], "--out", "{w}/afile"),
+    ],
+    "theory.check": [
+        (["--instances", "0"], "--instances", "{w}/afile"),
+        (["--only", "bogus"], "--only", "{w}/afile"),
+        (["--seed", "-1"], "--seed", "{w}/afile"),
+        (["--json", "{w}/afile/sub.json", "--only", "dft-dense", "--instances", "1"], "--json", "{w}/afile"),
+    ],
+}
+
+
+@pytest.mark.parametrize("module", list(CASES))
+def test_bad_inputs_exit_2_with_one_line(module, world):
+    cases = [{"argv": T(world, *argv), "watch": watch.replace("{w}", str(world)),
+              "env": {"FREQSENS_CACHE": str(world / "cache"), "FREQSENS_DATA": ""}} for argv, _, watch in CASES[module]]
+    p = subprocess.run([sys.executable, str(HERE / "cli_harness.py"), module, json.dumps(cases)], capture_output=True,
+                       text=True, timeout=600, cwd=HERE.parent)
+    assert p.returncode == 0, p.stderr[-3000:]
+    problems = []
+    for (argv, names, _), r in zip(CASES[module], json.loads(p.stdout)):
+        lines = [ln for ln in r["stderr"].splitlines() if ln.strip()]
+        ok = (r["code"] == 2 and len(lines) == 1 and "Traceback" not in r["stderr"] and names in lines[0]
+              and not r["changed"])
+        if not ok:
+            problems.append(f"{argv}: exit {r['code']}, stderr {r['stderr'][-400:]!r}, changed {r['changed']}")
+    assert not problems, f"{len(problems)} of {len(CASES[module])}:\n" + "\n".join(problems)
+
+
+def _lib_cases():
+    import torch
+    from nets.data import DataError, ImageData, load_dataset
+    from nets.data.synthetic import gaussian_field
+    from nets.measures import compare_sensitivity, fourier_heat_map, frequency_sensitivity, moment
+    from nets.models import FFTCircularConv2d, build_model
+    from theory import regression as R
+    m = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 4 * 4, 2))
+    x = torch.randn(4, 3, 4, 4)
+    xn = x.clone()
+    xn[0, 0, 0, 0] = float("nan")
+    y = torch.zeros(4, dtype=torch.long)
+    z = np.zeros((1, 1, 2, 2), np.float32)
+    xh = np.fft.fft2(np.random.default_rng(0).standard_normal((5, 1, 2, 2)), norm="ortho")
+    return [
+        (lambda: frequency_sensitivity(m, xn), "x: expected finite"),
+        (lambda: frequency_sensitivity(m, x[0]), "x: expected images"),
+        (lambda: frequency_sensitivity(m, x, batch_size=0), "batch_size"),
+        (lambda: fourier_heat_map(m, xn, y), "x: expected finite"),
+        (lambda: fourier_heat_map(m, x, y, epsilon=float("inf")), "epsilon"),
+        (lambda: compare_sensitivity(np.ones((3, 4, 4)), np.ones((3, 4, 5)), 0.1), "S, tau"),
+        (lambda: moment(np.arange(3.0), np.zeros(3), 1), "g:"),
+        (lambda: build_model("convactually", depth=0), "depth"),
+        (lambda: build_model("convactually", width=0), "width"),
+        (lambda: FFTCircularConv2d(0, 2, (4, 4)), "in_channels"),
+        (lambda: FFTCircularConv2d(2, 2, (0, 4)), "size[0]"),
+        (lambda: ImageData("t", z.repeat(2, 0), np.array([0, 5]), z, np.array([0]), z, np.array([0]), ["a", "b"]),
+         "y_train: expected labels in 0..1"),
+        (lambda: ImageData("t", z, np.array([0.5]), z, np.array([0]), z, np.array([0]), ["a"]), "integer labels"),
+        (lambda: ImageData("t", z * np.nan, np.array([0]), z, np.array([0]), z, np.array([0]), ["a"]), "finite"),
+        (lambda: gaussian_field(2, alpha=float("nan")), "alpha"),
+        (lambda: R.soft_threshold_diagonal(xh, np.ones(5), -1.0), "lam"),
+        (lambda: R.soft_threshold_diagonal(xh, np.ones(5), float("nan")), "lam"),
+        (lambda: R.solve(xh, np.ones(5), float("nan")), "lam"),
+        (lambda: load_dataset("embedded?n_train=-1"), "n_train"),
+        (lambda: load_dataset("synthetic:grf?H=0"), "H"),
+    ], (ValueError, DataError)
+
+
+def test_bad_inputs_to_library_functions():
+    """NaN/inf arrays, mismatched shapes, zero sizes, negative or NaN penalties: one ValueError (or its
+    DataError subclass) whose message names the argument."""
+    cases, errors = _lib_cases()
+    problems = []
+    for i, (call, name) in enumerate(cases):
+        try:
+            call()
+            problems.append(f"case {i}: no error")
+        except errors as exc:
+            if name not in str(exc):
+                problems.append(f"case {i}: {exc!r} does not name {name!r}")
+    assert not problems, problems

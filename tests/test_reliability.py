@@ -1,0 +1,245 @@
+"""Security and reliability: no code runs from a data or checkpoint file, one writer per results folder,
+corrupt caches rebuilt, results written with the user's umask."""
+import json
+import os
+import pickle
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+SMALL = "synthetic:grf?n_train=40&n_val=10&n_test=10&H=8&W=8"
+
+
+class _Boom:
+    """Unpickling this calls os.system: what a crafted file would do."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def env(tmp_path):
+    return {**os.environ, "FREQSENS_CACHE": str(tmp_path / "cache")}
+
+
+def test_crafted_cifar_batch_runs_nothing(tmp_path):
+    """A data_batch whose pickle reduces to os.system: refused before anything runs, one clear line."""
+    d = tmp_path / "cifar-10-batches-py"
+    d.mkdir()
+    marker = tmp_path / "PWNED"
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (d / name).write_bytes(pickle.dumps({b"data": _Boom(marker), b"labels": [0]}))
+    assert not marker.exists()
+    p = subprocess.run([sys.executable, "-m", "nets.stats", "--dataset", "cifar10", "--data-root", str(tmp_path),
+                        "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120, env=env(tmp_path))
+    assert p.returncode == 2 and "corrupt or not a CIFAR batch" in p.stderr and "refused global" in p.stderr
+    assert not marker.exists() and not (tmp_path / "o").exists()
+
+
+def test_real_cifar_layout_still_reads(tmp_path):
+    """The restricted unpickler admits what the official release holds (numpy arrays, lists, bytes)."""
+    from nets.data import cifar10
+    d = tmp_path / "cifar-10-batches-py"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (d / name).write_bytes(pickle.dumps({b"batch_label": b"x", b"data": rng.integers(0, 256, (3, 3072), dtype=np.uint8),
+                                             b"labels": [1, 2, 3], b"filenames": [b"a", b"b", b"c"]}, protocol=2))
+    assert cifar10(tmp_path, val_fraction=0.2).x_test.shape == (3, 3, 32, 32)
+
+
+@pytest.mark.parametrize("bad, match", [(np.zeros((2, 3072), np.float32), "uint8"),
+                                        (np.zeros((2, 3072), np.int64), "uint8")])
+def test_cifar_dtypes_are_checked_not_cast(tmp_path, bad, match):
+    from nets.data import DataError, cifar10
+    d = tmp_path / "cifar-10-batches-py"
+    d.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (d / name).write_bytes(pickle.dumps({b"data": bad, b"labels": [0, 1]}))
+    with pytest.raises(DataError, match=match):
+        cifar10(tmp_path)
+
+
+def train_small(tmp_path, out, *extra, check=True):
+    p = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", SMALL, "--depth", "2", "--width", "2",
+                        "--batch-size", "20", "--out", str(out), *extra], capture_output=True, text=True, timeout=300,
+                       env=env(tmp_path))
+    assert not check or p.returncode == 0, p.stderr
+    return p
+
+
+def test_crafted_checkpoint_runs_nothing(tmp_path):
+    """best.pt replaced by a pickle that reduces to os.system: nets.sensitivity refuses it (weights_only=True)."""
+    import torch
+    run = tmp_path / "run"
+    train_small(tmp_path, run, "--max-epochs", "1")
+    marker = tmp_path / "PWNED"
+    torch.save({"model": _Boom(marker)}, run / "best.pt")
+    p = subprocess.run([sys.executable, "-m", "nets.sensitivity", str(run)], capture_output=True, text=True,
+                       timeout=120, env=env(tmp_path))
+    assert p.returncode == 2 and "best.pt: not a readable freqsens checkpoint" in p.stderr
+    assert not marker.exists() and not (run / "sensitivity.npz").exists()
+
+
+def test_second_writer_is_refused(tmp_path):
+    """While one nets.train writes a folder, a second one gets one line naming the folder and the holder."""
+    out = tmp_path / "run"
+    first = subprocess.Popen([sys.executable, "-m", "nets.train", "--dataset", SMALL, "--depth", "3", "--width", "8",
+                              "--batch-size", "5", "--max-epochs", "400", "--patience", "1000", "--out", str(out)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(tmp_path))
+    try:
+        for _ in range(600):
+            if (out / "metrics.jsonl").exists():
+                break
+            time.sleep(0.1)
+        before = sorted(p.name for p in out.iterdir())
+        p = train_small(tmp_path, out, "--max-epochs", "400", "--depth", "3", "--width", "8", "--batch-size", "5",
+                        "--patience", "1000", "--resume", check=False)
+        assert p.returncode == 2 and f"in use by another freqsens process (pid {first.pid}" in p.stderr, p.stderr
+        assert len(p.stderr.strip().splitlines()) == 1
+        assert sorted(q.name for q in out.iterdir()) == before
+    finally:
+        first.kill()
+        first.wait()
+    # the kernel released the dead holder's lock: resuming works at once
+    from infra.io import FolderLock
+    with FolderLock(out):
+        pass
+
+
+def test_truncated_cache_is_rebuilt(tmp_path, monkeypatch):
+    """A truncated dataset cache file is reported and rebuilt, never used, and the data are unchanged."""
+    from nets.data import cache_dir, load_dataset
+    monkeypatch.setenv("FREQSENS_CACHE", str(tmp_path / "cache"))
+    a = load_dataset(SMALL)
+    (f,) = list(cache_dir().glob("*.npz"))
+    f.write_bytes(f.read_bytes()[:100])
+    b = load_dataset(SMALL)
+    assert np.array_equal(a.x_train, b.x_train) and f.stat().st_size > 100
+
+
+def test_results_keep_the_umask(tmp_path):
+    from infra.io import atomic_write_json
+    old = os.umask(0o022)
+    try:
+        path = atomic_write_json(tmp_path / "r.json", {"a": 1})
+    finally:
+        os.umask(old)
+    assert (path.stat().st_mode & 0o777) == 0o644 and json.loads(path.read_text()) == {"a": 1}
+
+
+def _weights(path):
+    import torch
+    return {k: v for k, v in torch.load(path, weights_only=True)["model"].items()}
+
+
+def _rows(run):
+    return [{k: v for k, v in json.loads(ln).items() if k not in ("seconds", "images_per_s")}
+            for ln in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.mark.parametrize("event", ["last:1", pytest.param("metrics:2", marks=pytest.mark.slow),
+                                   pytest.param("best:1", marks=pytest.mark.slow),
+                                   pytest.param("last:3", marks=pytest.mark.slow)])
+def test_kill_after_each_checkpoint_write_then_resume(tmp_path, event):
+    """SIGKILL right after a metrics row, a best.pt or a last.pt write, then --resume: the final weights are
+    bit-identical to an uninterrupted seeded run and every epoch's metrics row is there exactly once."""
+    import torch
+    args = ("--max-epochs", "4", "--patience", "100")
+    ref, run = tmp_path / "ref", tmp_path / "run"
+    train_small(tmp_path, ref, *args)
+    p = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", SMALL, "--depth", "2", "--width", "2",
+                        "--batch-size", "20", "--out", str(run), *args], capture_output=True, text=True, timeout=300,
+                       env={**env(tmp_path), "FREQSENS_CRASH_AT": event})
+    assert p.returncode == -9, p.stderr          # killed at the crash point
+    train_small(tmp_path, run, *args, "--resume")
+    for name in ("best.pt", "last.pt"):
+        a, b = _weights(ref / name), _weights(run / name)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), name
+    assert _rows(run) == _rows(ref) and [r["epoch"] for r in _rows(run)] == [0, 1, 2, 3]
+    assert json.loads((run / "result.json").read_text())["test_acc"] == json.loads((ref / "result.json").read_text())["test_acc"]
+
+
+def test_kill_a_sweep_between_tasks_then_resume(tmp_path):
+    """A depth sweep SIGKILLed right after its second task's row.json: the re-run finishes with the same rows as
+    an uninterrupted sweep, and no task was trained twice (each run's metrics hold each epoch once)."""
+    def sweep(out, extra_env=None):
+        return subprocess.run([sys.executable, "-m", "nets.experiments", "depth", "--dataset", SMALL, "--preset", "tiny",
+                               "--seeds", "1", "--no-report", "--out", str(out)], capture_output=True, text=True,
+                              timeout=600, env={**env(tmp_path), **(extra_env or {})})
+    assert sweep(tmp_path / "ref").returncode == 0
+    assert sweep(tmp_path / "cut", {"FREQSENS_CRASH_AT": "row:2"}).returncode == -9
+    assert len(list((tmp_path / "cut" / "runs").glob("*/row.json"))) == 2
+    p = sweep(tmp_path / "cut")
+    assert p.returncode == 0, p.stderr
+    keep = ("depth", "seed", "test_acc", "val_acc", "moment1", "moment2", "spearman_tau")
+    rows = lambda o: [{k: r[k] for k in keep} for r in json.loads((o / "experiments" / "depth.json").read_text())["runs"]]  # noqa: E731
+    assert rows(tmp_path / "cut") == rows(tmp_path / "ref")
+    for m in (tmp_path / "cut" / "runs").glob("*/metrics.jsonl"):
+        epochs = [json.loads(ln)["epoch"] for ln in m.read_text().splitlines()]
+        assert epochs == sorted(set(epochs)), m
+
+
+def test_pool_workers_die_with_their_parent(tmp_path):
+    """SIGKILL of a --workers 2 parent takes its pool workers with it (none left to race a re-run)."""
+    code = ("import time, sys\nfrom infra.parallel import Executor\n"
+            "with Executor(2) as ex:\n    ex.map(time.sleep, [60, 60])\n")
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=os.getcwd())
+    try:
+        kids = []
+        for _ in range(100):
+            kids = [int(p) for p in subprocess.run(["pgrep", "-P", str(parent.pid)], capture_output=True,
+                                                     text=True).stdout.split()]
+            if len(kids) >= 2:
+                break
+            time.sleep(0.1)
+        assert len(kids) >= 2
+        time.sleep(0.5)
+    finally:
+        parent.kill()
+        parent.wait()
+    time.sleep(1.0)
+    alive = [k for k in kids if os.path.exists(f"/proc/{k}") and "Z" not in open(f"/proc/{k}/stat").read().split()[2]]
+    assert not alive, alive
+
+
+def _depth_sweep(tmp_path, out):
+    return subprocess.run([sys.executable, "-m", "nets.experiments", "depth", "--dataset", SMALL, "--preset", "tiny",
+                           "--seeds", "1", "--no-report", "--out", str(out)], capture_output=True, text=True,
+                          timeout=600, env=env(tmp_path))
+
+
+def test_sweep_with_failed_tasks_exits_nonzero(tmp_path):
+    """OUT/runs is a file: every task fails (after a retry), the sweep says so and exits 1, not 0."""
+    out = tmp_path / "e"
+    out.mkdir()
+    (out / "runs").write_text("a file where the task folders should be")
+    p = _depth_sweep(tmp_path, out)
+    assert p.returncode == 1 and "3 task(s) failed" in p.stderr
+    assert len(json.loads((out / "experiments" / "depth.json").read_text())["failed"]) == 3
+
+
+def test_corrupt_state_files_are_rebuilt_or_reported(tmp_path):
+    """A truncated sensitivity.npz of a finished task is recomputed (same numbers); a truncated tau cache is
+    recomputed; an unreadable experiment_config.json is one line, exit 2."""
+    out = tmp_path / "e"
+    assert _depth_sweep(tmp_path, out).returncode == 0
+    before = json.loads((out / "experiments" / "depth.json").read_text())["runs"]
+    (out / "experiments" / "depth.json").unlink()
+    npz = sorted((out / "runs").glob("*/sensitivity.npz"))[0]
+    npz.write_bytes(npz.read_bytes()[:50])
+    for t in (out / "tau").glob("*.npy"):
+        t.write_bytes(t.read_bytes()[:20])
+    p = _depth_sweep(tmp_path, out)
+    assert p.returncode == 0, p.stderr
+    after = json.loads((out / "experiments" / "depth.json").read_text())["runs"]
+    assert [(r["moment1"], r["spearman_tau"]) for r in after] == [(r["moment1"], r["spearman_tau"]) for r in before]
+    (out / "experiment_config.json").write_text("{truncated")
+    p = _depth_sweep(tmp_path, out)
+    assert p.returncode == 2 and "experiment_config.json is unreadable" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
