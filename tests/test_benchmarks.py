@@ -69,3 +69,18 @@ def test_throughput_cli(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "benchmarks.throughput", "vgg"], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "unknown name 'vgg'" in bad.stderr
+
+
+def test_gpu_check_dry_runs_every_step(tmp_path):
+    """python -m benchmarks.gpu_check --dry: every step runs on the CPU at tiny sizes; the FFT layer agrees with
+    nn.Conv2d in float32 and under bf16 autocast; the depth experiment's section is in the Markdown."""
+    import os
+    out = tmp_path / "g"
+    p = subprocess.run([sys.executable, "-m", "benchmarks.gpu_check", "--dry", "--out", str(out)], capture_output=True,
+                       text=True, timeout=300, env={**os.environ, "FREQSENS_CACHE": str(tmp_path / "cache")})
+    assert p.returncode == 0, p.stderr[-2000:]
+    r = json.loads((out / "gpu_check.json").read_text())
+    assert r["fft_layer"]["float32"]["ok"] and r["fft_layer"]["bfloat16"]["ok"] and not r["skipped"]
+    assert r["fft_vs_cudnn"]["speedup"] > 0 and all(v["images_per_s_float32"] > 0 for v in r["models"].values())
+    assert set(r["sensitivity"]) == {"convactually", "myrtle"} and len(r["depth"]["runs"]) == 2
+    assert "Hypothesis I" in (out / "gpu_check.md").read_text()
