@@ -43,6 +43,28 @@ def world(tmp_path_factory):
     p = subprocess.run([sys.executable, "-m", "theory.conjecture_search", "--samples", "8", "--chunk", "8", "--L", "2",
                         "--out", str(w / "conj")], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
+    mods = w / "mods"
+    mods.mkdir()
+    (mods / "badmods.py").write_text(
+        "import torch\n"
+        "def notmodule():\n    return 3\n"
+        "def boom():\n    raise RuntimeError('no weights here')\n"
+        "def fourd():\n    return torch.nn.Identity()\n"
+        "def good():\n    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2))\n"
+        "def other():\n    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 5))\n")
+    import torch
+    torch.save(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 5)).state_dict(), w / "other.pt")
+    from PIL import Image
+    for c in ("a", "b"):
+        (w / "imgs" / c).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((9, 11, 3), 40 * i + 100 * (c == "b"), np.uint8)).save(w / "imgs" / c / f"{i}.png")
+    (w / "emptyimgs" / "a").mkdir(parents=True)
+    (w / "emptyimgs" / "b").mkdir(parents=True)
+    (w / "corruptimgs").mkdir()
+    import shutil
+    shutil.copytree(w / "imgs", w / "corruptimgs", dirs_exist_ok=True)
+    (w / "corruptimgs" / "a" / "9.png").write_bytes(b"not a png")
     (w / "badrun").mkdir()
     (w / "badrun" / "config.json").write_text((w / "run" / "config.json").read_text())
     (w / "badrun" / "best.pt").write_bytes((w / "run" / "best.pt").read_bytes()[:200])
@@ -154,6 +176,35 @@ CASES = {
         (["--device", "bogus"], "device", "{w}/afile"),
         (["--out", "{w}/afile/t.json"], "--out", "{w}/afile"),
     ],
+    "nets.analyze": [
+        (["--model", "nosuchmodule:f", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+        (["--model", "badmods:nothere", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+        (["--model", "badmods", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+        (["--model", "badmods:notmodule", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model",
+         "{w}/a1"),
+        (["--model", "badmods:boom", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+        (["--model", "badmods:fourd", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "9", "--out", "{w}/a1"], "--model", "{w}/a1"),
+        (["--model", "badmods:good", "--weights", "{w}/other.pt", "--data", "folder:{w}/imgs", "--size", "8",
+          "--out", "{w}/a1"], "--weights", "{w}/a1"),
+        (["--model", "badmods:good", "--weights", "{w}/afile", "--data", "folder:{w}/imgs", "--size", "8",
+          "--out", "{w}/a1"], "--weights", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/emptyimgs", "--size", "8", "--out", "{w}/a1"], "--data", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/nowhere", "--size", "8", "--out", "{w}/a1"], "--data", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/corruptimgs", "--size", "8", "--out", "{w}/a1"], "9.png",
+         "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "0", "--out", "{w}/a1"], "--size", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--mean", "0.5", "--std", "0.2",
+          "--out", "{w}/a1"], "--mean", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--std", "0", "0", "0",
+          "--mean", "0", "0", "0", "--out", "{w}/a1"], "--std", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--measures", "fancy",
+          "--out", "{w}/a1"], "--measures", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--probes", "-1",
+          "--out", "{w}/a1"], "--probes", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/afile"], "--out",
+         "{w}/afile"),
+    ],
     "theory.check": [
         (["--instances", "0"], "--instances", "{w}/afile"),
         (["--only", "bogus"], "--only", "{w}/afile"),
@@ -168,7 +219,8 @@ def test_bad_inputs_exit_2_with_one_line(module, world):
     cases = [{"argv": T(world, *argv), "watch": watch.replace("{w}", str(world)),
               "env": {"FREQSENS_CACHE": str(world / "cache"), "FREQSENS_DATA": ""}} for argv, _, watch in CASES[module]]
     p = subprocess.run([sys.executable, str(HERE / "cli_harness.py"), module, json.dumps(cases)], capture_output=True,
-                       text=True, timeout=600, cwd=HERE.parent)
+                       text=True, timeout=600, cwd=HERE.parent,
+                       env={**__import__("os").environ, "PYTHONPATH": str(world / "mods")})
     assert p.returncode == 0, p.stderr[-3000:]
     problems = []
     for (argv, names, _), r in zip(CASES[module], json.loads(p.stdout)):

@@ -1,6 +1,7 @@
 """Measures of a trained classifier: a registry of functions ``(model, x, y, **options) -> Map``.
 
 * ``gradient``: frequency sensitivity ``E_x ||(<grad f_k, e_cij>)_k||`` (appendix C.2; ``gradient.py``);
+* ``gradient_probes``: the same from m random probes, for many classes (``gradient.py``);
 * ``loss_gradient``: ``E_x |<grad_x CE, e_cij>|`` (``gradient.py``);
 * ``heatmap``: Fourier heat map, error under a grating per frequency (Yin et al. 2019; ``heatmap.py``).
 
@@ -12,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from nets.measures.base import Map, RunningMean
-from nets.measures.gradient import frequency_sensitivity, loss_gradient_sensitivity
+from nets.measures.base import Map, Normalised, RunningMean, iter_batches, prepare
+from nets.measures.gradient import frequency_sensitivity, loss_gradient_sensitivity, probe_sensitivity
 from nets.measures.heatmap import fourier_heat_map
 from nets.measures.radial import moment, postprocess, radial_curve, summarise
 from nets.measures.similarity import compare_sensitivity, radial_kl
@@ -56,11 +57,13 @@ def measure(name: str, model, x, y=None, **options) -> Map:
 
 register_measure("gradient", lambda model, x, y=None, **kw: frequency_sensitivity(model, x, **kw),
                  "frequency sensitivity E||(<grad f_k, e_cij>)_k|| (appendix C.2)")
+register_measure("gradient_probes", lambda model, x, y=None, probes=32, **kw: probe_sensitivity(model, x, probes, **kw),
+                 "the gradient map estimated from random probes (many classes)")
 register_measure("loss_gradient", lambda model, x, y, **kw: loss_gradient_sensitivity(model, x, y, **kw),
                  "E|<grad_x cross-entropy, e_cij>|", needs_labels=True)
 register_measure("heatmap", fourier_heat_map, "Fourier heat map: error under a grating (Yin et al. 2019)",
                  needs_labels=True)
 
-__all__ = ["Map", "MeasureEntry", "RunningMean", "compare_sensitivity", "fourier_heat_map", "frequency_sensitivity",
+__all__ = ["Map", "MeasureEntry", "Normalised", "RunningMean", "iter_batches", "prepare", "probe_sensitivity", "compare_sensitivity", "fourier_heat_map", "frequency_sensitivity",
            "loss_gradient_sensitivity", "measure", "measure_names", "moment", "postprocess", "radial_curve",
            "radial_kl", "register_measure", "summarise", "unregister_measure"]

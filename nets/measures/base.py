@@ -49,3 +49,60 @@ def check_images(x: torch.Tensor, name: str = "x") -> torch.Tensor:
     if not torch.isfinite(x).all():
         raise ValueError(f"{name}: expected finite pixels, found NaN or inf")
     return x
+
+
+class Normalised(torch.nn.Module):
+    """``model((x - mean_c) / std_c)``: a classifier of pixel-unit images, so that gradients and perturbations
+    are per unit of pixel intensity (the paper's convention) while the model sees normalised inputs."""
+
+    def __init__(self, model: torch.nn.Module, mean, std):
+        super().__init__()
+        self.model = model
+        self.register_buffer("mean", torch.as_tensor(np.asarray(mean, np.float32)).view(1, -1, 1, 1))
+        self.register_buffer("std", torch.as_tensor(np.asarray(std, np.float32)).view(1, -1, 1, 1))
+        if not torch.all(self.std > 0):
+            raise ValueError("std: expected positive per-channel standard deviations")
+
+    def forward(self, x):
+        return self.model((x - self.mean.to(x.dtype)) / self.std.to(x.dtype))
+
+
+def prepare(model: torch.nn.Module, normalise=None, device=None) -> tuple[torch.nn.Module, torch.device]:
+    """The model (wrapped in :class:`Normalised` if ``normalise = (mean, std)``) in eval mode on ``device``
+    (default: where its parameters are)."""
+    if not isinstance(model, torch.nn.Module):
+        raise ValueError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if normalise is not None:
+        model = Normalised(model, *normalise)
+    params = list(model.parameters())
+    device = torch.device(device) if device is not None else (params[0].device if params else torch.device("cpu"))
+    return model.to(device).eval(), device
+
+
+def iter_batches(images, labels=None, batch_size: int = 256, device="cpu"):
+    """Yield ``(x, y)`` batches on ``device`` from a tensor or array ``(N, C, H, W)`` (with ``labels (N,)``),
+    or from any iterable (a ``DataLoader``) of ``x`` or ``(x, y)`` batches. ``y`` is None when there are none."""
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.ascontiguousarray(images))
+    if isinstance(labels, np.ndarray):
+        labels = torch.from_numpy(labels.astype(np.int64))
+    if isinstance(images, torch.Tensor):
+        check_images(images)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
+        for s in range(0, len(images), batch_size):
+            yield (images[s:s + batch_size].to(device),
+                   None if labels is None else labels[s:s + batch_size].to(device))
+        return
+    try:
+        it = iter(images)
+    except TypeError:
+        raise ValueError(f"images: expected a tensor, an array or an iterable of batches, got "
+                         f"{type(images).__name__}") from None
+    for b in it:
+        x, y = (b[0], b[1]) if isinstance(b, (tuple, list)) and len(b) >= 2 else (b, None)
+        if isinstance(x, np.ndarray):
+            x = torch.from_numpy(x)
+        check_images(x, "images (a batch)")
+        x = x if x.is_floating_point() else x.float()   # keep float64 for float64 models
+        yield x.to(device), None if y is None else torch.as_tensor(y).long().to(device)

@@ -1,49 +1,72 @@
-"""Fourier heat maps (Yin et al. 2019): test error under a perturbation along each Fourier basis vector.
+"""Fourier heat maps (Yin et al. 2019): error rate under a perturbation along each Fourier basis vector.
 
-For frequency k the perturbation is the real unit-norm image ``v_k = (e_k + e_{-k}) / |e_k + e_{-k}|``
-(``e_k`` the unitary basis, so ``v_k`` is a cosine grating) on every channel, scaled by ``epsilon`` and a
-random sign per image: ``x + s * epsilon * v_k``. The map is the error rate per frequency (FFT order,
-conjugate frequencies share a value); the gradient sensitivity of ``nets.sensitivity`` is its first-order
-counterpart.
+For frequency k the grating is the real image ``v_k = (e_k + e_{-k}) / |e_k + e_{-k}|`` (``e_k`` the unitary
+basis, so ``v_k`` is a cosine; conjugate frequencies share a value). Two conventions:
+
+* published (``normalise=(mean, std)``, images in [0, 1] pixels): as in Yin et al.'s code, every channel
+  gets ``epsilon * s_{n,c} * v_k`` with ``v_k`` of unit norm per channel and a random sign per image *and*
+  channel; the result is clipped to [0, 1] and only then normalised for the model. epsilon = 4 for 32x32
+  RGB in [0, 1] is their setting.
+* input space (no ``normalise``): ``x + epsilon * s_n * v_k`` with ``v_k`` of unit norm over C x H x W and a
+  random sign per image, on whatever the model takes, unclipped (what the quick experiments have used).
+
+The map is the error rate per frequency (FFT order) with its binomial standard error. For large images,
+``max_frequency=R`` measures only ``|ki|, |kj| <= R`` (the rest is NaN): the cost is one forward pass of
+every image per measured frequency.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
 
-from nets.measures.base import Map, check_images
-from theory.dft import conjugate_indices, idft2
+from nets.measures.base import Map, iter_batches, prepare
+from theory.dft import conjugate_indices, idft2, signed_frequencies
 
 
-def fourier_heat_map(model, x: torch.Tensor, y: torch.Tensor, epsilon: float = 4.0, seed: int = 0,
-                     batch_size: int = 500) -> Map:
-    """Error rate of ``model`` on ``x + s epsilon v_k`` for every frequency k (x: normalised images
-    ``(N, C, H, W)``, y: labels ``(N,)``); returns a :class:`Map` with ``mean, se: (H, W)`` (FFT order;
-    se is the binomial standard error ``sqrt(p (1 - p) / N)``)."""
-    check_images(x)
+def fourier_heat_map(model, x, y, epsilon: float = 4.0, seed: int = 0, batch_size: int = 500, *,
+                     normalise=None, max_frequency: int | None = None, device=None, progress: bool = False) -> Map:
+    """Error rate of ``model`` under the grating of every frequency k (see the module docstring for the two
+    conventions). x: ``(N, C, H, W)`` (or batches), y: labels ``(N,)``; returns a :class:`Map` with
+    ``mean, se: (H, W)`` in FFT order, se the binomial ``sqrt(p (1 - p) / N)``."""
     if not (isinstance(epsilon, (int, float)) and np.isfinite(epsilon) and epsilon >= 0):
         raise ValueError(f"epsilon: expected a finite number >= 0, got {epsilon!r}")
-    model.eval()
-    C, H, W = x.shape[1:]
+    model, device = prepare(model, normalise, device)
+    parts = list(iter_batches(x, y, 10 ** 9 if isinstance(x, (torch.Tensor, np.ndarray)) else batch_size, device))
+    x = torch.cat([p[0] for p in parts])
+    if any(p[1] is None for p in parts):
+        raise ValueError("y: the heat map needs labels")
+    y = torch.cat([p[1] for p in parts])
+    N, C, H, W = x.shape
+    published = normalise is not None
     I, J = conjugate_indices(H, W)
     flat = np.arange(H * W).reshape(H, W)
     rng = np.random.default_rng(seed)
-    sign = torch.tensor(rng.choice([-1.0, 1.0], len(x)), dtype=x.dtype)[:, None, None, None]
+    sign = torch.tensor(rng.choice([-1.0, 1.0], (N, C) if published else N), dtype=x.dtype, device=device)
+    sign = sign[:, :, None, None] if published else sign[:, None, None, None]
+    ki, kj = np.abs(signed_frequencies(H)), np.abs(signed_frequencies(W))
     err = np.full((H, W), np.nan)
+    todo = [(i, j) for i in range(H) for j in range(W) if flat[i, j] <= flat[I[i, 0], J[0, j]]
+            and (max_frequency is None or (ki[i] <= max_frequency and kj[j] <= max_frequency))]
+    if progress:
+        import sys
+        from tqdm import tqdm
+        todo = tqdm(todo, desc="heat map", unit="freq", file=sys.stderr, disable=not sys.stderr.isatty())
     with torch.no_grad():
-        for i in range(H):
-            for j in range(W):
-                if flat[i, j] > flat[I[i, 0], J[0, j]]:
-                    continue   # the conjugate frequency gives the same real grating
-                unit = np.zeros((H, W), complex)
-                unit[i, j] += 1
-                unit[I[i, 0], J[0, j]] += 1
-                v = idft2(unit).real
-                v = torch.tensor(v / np.linalg.norm(v) / np.sqrt(C), dtype=x.dtype)  # unit norm over C x H x W
-                wrong = 0
-                for s in range(0, len(x), batch_size):
-                    out = model(x[s:s + batch_size] + epsilon * sign[s:s + batch_size] * v)
-                    wrong += int((out.argmax(1) != y[s:s + batch_size]).sum())
-                err[i, j] = err[I[i, 0], J[0, j]] = wrong / len(x)
-    return Map(err, np.sqrt(err * (1 - err) / len(x)), len(x),
-               {"measure": "heatmap", "epsilon": epsilon, "space": "normalised input, no clipping"})
+        for i, j in todo:
+            unit = np.zeros((H, W), complex)
+            unit[i, j] += 1
+            unit[I[i, 0], J[0, j]] += 1
+            v = idft2(unit).real
+            v = v / np.linalg.norm(v) / (1.0 if published else np.sqrt(C))  # unit norm per channel / over C x H x W
+            v = torch.tensor(v, dtype=x.dtype, device=device)
+            wrong = 0
+            for s in range(0, N, batch_size):
+                xp = x[s:s + batch_size] + epsilon * sign[s:s + batch_size] * v
+                if published:
+                    xp = xp.clamp(0.0, 1.0)
+                wrong += int((model(xp).argmax(1) != y[s:s + batch_size]).sum())
+            err[i, j] = err[I[i, 0], J[0, j]] = wrong / N
+    return Map(err, np.sqrt(err * (1 - err) / N), N,
+               {"measure": "heatmap", "epsilon": epsilon, "max_frequency": max_frequency,
+                "convention": "published: pixel space, sign per image and channel, clipped to [0, 1]" if published
+                else "input space, sign per image, unclipped"})
