@@ -90,3 +90,28 @@ for _m in ("myrtle", "convactually"):
         register(f"sensitivity-{_m}-{_b}", f"sensitivity map of {_m}: batched VJP+FFT vs {_b} "
                  f"(targets: >= 10x per-image, >= 500x per-basis)")(
             lambda small=False, _m=_m, _b=_b: _sens_case(_m, _b, small))
+
+
+def _probe_case(small: bool) -> Case:
+    """Many classes: the random-probe estimator (m = 32 backward passes) vs the exact map (K = 1000 passes)."""
+    from nets.measures import frequency_sensitivity, probe_sensitivity
+    torch.manual_seed(0)
+    K, size, n = (50, 32, 2) if small else (1000, 224, 8)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 5, stride=4, padding=2), torch.nn.ReLU(),
+                                torch.nn.Conv2d(8, 16, 3, stride=2, padding=1), torch.nn.ReLU(),
+                                torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(16, K)).eval()
+    x = torch.rand(n, 3, size, size)
+
+    def rel_rms(a, b):
+        return float(np.sqrt(np.mean((a - b) ** 2) / np.mean(b ** 2)))
+
+    return Case(f"random CNN, K = {K} classes, {n} images 3x{size}x{size}",
+                lambda: probe_sensitivity(model, x, 32, batch_size=n).mean,
+                lambda: frequency_sensitivity(model, x, batch_size=n).mean,
+                "32 random probes", f"exact ({K} backward passes)", rtol=0.35, agreement=rel_rms,
+                slow_baseline=not small)
+
+
+register("sensitivity-probes-1000-classes", "gradient map with K = 1000 classes at 224x224: 32 random probes vs "
+         "the exact K backward passes (time ratio; agreement = relative RMS error, reported)")(
+    lambda small=False: _probe_case(small))

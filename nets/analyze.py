@@ -19,6 +19,7 @@ any images, side by side, with a report that says how to read them.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import time
 from pathlib import Path
@@ -289,6 +290,8 @@ def main(argv=None) -> int:
     ap.add_argument("--epsilon", type=finite_float(0), default=4.0, help="heat-map grating norm per channel (default 4)")
     ap.add_argument("--lam", type=finite_float(0, strict=True), default=1e-3, help="lambda of the ridge prediction tau/(lam+tau)")
     ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    ap.add_argument("--threads", type=int_at_least(1), default=os.cpu_count() or 1,
+                    help="torch CPU threads (default: every core; the analysis runs alone)")
     ap.add_argument("--out", required=True, help="output folder")
     args = ap.parse_args(argv)
     args.measures = [m.strip() for m in args.measures.split(",") if m.strip()]
@@ -321,6 +324,8 @@ def main(argv=None) -> int:
     except (AnalyzeError, TrainError, LockError) as exc:
         ap.error(str(exc))
     args._resolved = (model, x, y, classes, normalise, K)
+    from nets.runtime import configure
+    configure(args.threads)
     try:
         res = analyze(args)
     finally:

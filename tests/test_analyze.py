@@ -131,3 +131,28 @@ def test_analyze_resumes_after_a_kill(tmp_path):
     a, b = np.load(tmp_path / "ref" / "sensitivity.npz"), np.load(tmp_path / "cut" / "sensitivity.npz")
     assert np.allclose(a["mean"], b["mean"], rtol=1e-6) and np.allclose(a["se"], b["se"], rtol=1e-5)
     assert not (tmp_path / "cut" / ".partial-gradient.npz").exists()
+
+
+def test_readme_example_runs(tmp_path):
+    """The README's nets.analyze example, run as written on a generated folder of JPEGs (./run.sh python replaced
+    by this interpreter: the environment is already set up)."""
+    import re
+    from pathlib import Path
+    from PIL import Image
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = re.search(r"<!-- analyze-example -->\n```bash\n(.*?)```", readme, re.S).group(1)
+    rng = np.random.default_rng(0)
+    for c in ("bright", "dark"):
+        (tmp_path / "photos" / c).mkdir(parents=True)
+        for i in range(4):
+            img = np.clip(rng.normal(150 if c == "bright" else 80, 40, (70 + i, 90, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(img).save(tmp_path / "photos" / c / f"{i}.jpg")
+    script = block.replace("./run.sh python", sys.executable)
+    p = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                       env=env(tmp_path, PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
+    assert p.returncode == 0, p.stderr[-2000:]
+    out = tmp_path / "analysis"
+    for f in ("report.md", "sensitivity.png", "heatmap.png", "tau.png", "analysis.json"):
+        assert (out / f).exists(), f
+    res = json.loads((out / "analysis.json").read_text())
+    assert res["images"] == 8 and res["shape"] == [3, 64, 64] and res["heatmap"]["max_frequency"] is None

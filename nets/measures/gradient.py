@@ -23,6 +23,8 @@ import torch
 from nets.measures.base import Map, RunningMean, iter_batches, prepare
 from theory.dft import dft2
 
+KCHUNK = 64   # output gradients stacked at a time (K = 1000 at 224x224 would otherwise need ~25 GB)
+
 
 def _progress(it, desc: str, progress: bool):
     if not progress:
@@ -53,8 +55,12 @@ def frequency_sensitivity(model, x, batch_size: int = 256, loss_grad: bool = Fal
             mag = dft2(g).abs()                                               # (B, C, H, W)
         else:
             K = out.shape[1]
-            grads = [torch.autograd.grad(out[:, k].sum(), xb, retain_graph=k < K - 1)[0] for k in range(K)]
-            mag = dft2(torch.stack(grads)).abs().pow(2).sum(0).sqrt()          # norm over the K outputs
+            sq = 0
+            for k0 in range(0, K, KCHUNK):   # K outputs in chunks: memory ~ KCHUNK gradients, not K
+                grads = [torch.autograd.grad(out[:, k].sum(), xb, retain_graph=k < K - 1)[0]
+                         for k in range(k0, min(k0 + KCHUNK, K))]
+                sq = sq + dft2(torch.stack(grads)).abs().pow(2).sum(0)
+            mag = sq.sqrt()                                                    # norm over the K outputs
         acc.update(mag)
     return acc.result(measure="loss_gradient" if loss_grad else "gradient", units=_units(normalise))
 
