@@ -113,7 +113,6 @@ def time_models(device, dry: bool, budget: Budget) -> dict:
                 opt.step()
             row[f"images_per_s_{mode}"] = batch / _time(step, device, 1 if dry else 3)
         rows[name] = row
-        del model, opt
     return rows
 
 

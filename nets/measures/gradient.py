@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import torch
 
 from nets.measures.base import Map, RunningMean, iter_batches, prepare
