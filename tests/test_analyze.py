@@ -155,4 +155,4 @@ def test_readme_example_runs(tmp_path):
     for f in ("report.md", "sensitivity.png", "heatmap.png", "tau.png", "analysis.json"):
         assert (out / f).exists(), f
     res = json.loads((out / "analysis.json").read_text())
-    assert res["images"] == 8 and res["shape"] == [3, 64, 64] and res["heatmap"]["max_frequency"] is None
+    assert res["images"] == 8 and res["shape"] == [3, 32, 32] and res["heatmap"]["max_frequency"] is None

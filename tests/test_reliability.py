@@ -165,6 +165,7 @@ def test_kill_after_each_checkpoint_write_then_resume(tmp_path, event):
     assert json.loads((run / "result.json").read_text())["test_acc"] == json.loads((ref / "result.json").read_text())["test_acc"]
 
 
+@pytest.mark.slow
 def test_kill_a_sweep_between_tasks_then_resume(tmp_path):
     """A depth sweep SIGKILLed right after its second task's row.json: the re-run finishes with the same rows as
     an uninterrupted sweep, and no task was trained twice (each run's metrics hold each epoch once)."""
@@ -224,6 +225,7 @@ def test_sweep_with_failed_tasks_exits_nonzero(tmp_path):
     assert len(json.loads((out / "experiments" / "depth.json").read_text())["failed"]) == 3
 
 
+@pytest.mark.slow
 def test_corrupt_state_files_are_rebuilt_or_reported(tmp_path):
     """A truncated sensitivity.npz of a finished task is recomputed (same numbers); a truncated tau cache is
     recomputed; an unreadable experiment_config.json is one line, exit 2."""
