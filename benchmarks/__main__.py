@@ -5,7 +5,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from infra.cli import ArgumentParser, finite_float, int_at_least
+from infra.cli import ArgumentParser, finite_float, int_at_least, require_writable_folder
 from benchmarks import harness
 
 
@@ -28,11 +28,7 @@ def main(argv=None) -> int:
     if unknown:
         ap.error(f"NAME: unknown benchmark(s) {unknown}; choose from {list(harness.REGISTRY)}")
     if args.out:
-        from infra.io import LockError, check_writable_folder
-        try:
-            check_writable_folder(Path(args.out).parent)
-        except LockError as exc:
-            ap.error(f"--out: {exc}")
+        require_writable_folder(ap, "--out", Path(args.out).parent)
     try:
         from nets.runtime import configure
         configure(args.threads)       # torch threads + allocator (FREQSENS_MALLOC=default to compare without)

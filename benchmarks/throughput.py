@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from infra.cli import ArgumentParser, int_at_least
+from infra.cli import ArgumentParser, int_at_least, require_writable_folder
 
 def default_models() -> list[str]:
     """Every registered model (``nets.models``) at its default size, and depth 2 of those with a depth."""
@@ -81,11 +81,7 @@ def main(argv=None) -> int:
     except TrainError as exc:
         ap.error(str(exc))
     if args.out:
-        from infra.io import LockError, check_writable_folder
-        try:
-            check_writable_folder(Path(args.out).parent)
-        except LockError as exc:
-            ap.error(f"--out: {exc}")
+        require_writable_folder(ap, "--out", Path(args.out).parent)
     from benchmarks.harness import machine
     from infra.io import atomic_write_json
     configure(args.threads)

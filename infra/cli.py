@@ -36,3 +36,13 @@ def finite_float(minimum: float | None = None, strict: bool = False):
             raise argparse.ArgumentTypeError(f"expected a finite number{bound}, got {text!r}")
         return v
     return parse
+
+
+def require_writable_folder(ap: argparse.ArgumentParser, flag: str, folder) -> None:
+    """``ap.error`` (one line naming ``flag``, exit 2) unless ``folder`` is or could become a writable folder:
+    checked before any work, so that a bad output path costs a second, not the computation."""
+    from infra.io import LockError, check_writable_folder
+    try:
+        check_writable_folder(folder)
+    except LockError as exc:
+        ap.error(f"{flag}: {exc}")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.cli import ArgumentParser, int_at_least
+from infra.cli import ArgumentParser, int_at_least, require_writable_folder
 from nets.experiments.stats import StatsConfig, compute, plot
 
 
@@ -31,11 +31,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.max_images is not None and args.max_images < 2:
         ap.error(f"--max-images: expected an integer >= 2, got {args.max_images}")
-    from infra.io import LockError, check_writable_folder
-    try:
-        check_writable_folder(args.out)
-    except LockError as exc:
-        ap.error(f"--out: {exc}")
+    require_writable_folder(ap, "--out", args.out)
     cfg = StatsConfig(**{k: v for k, v in vars(args).items()})
     try:
         res = compute(cfg)

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from infra.cli import ArgumentParser, int_at_least
+from infra.cli import ArgumentParser, int_at_least, require_writable_folder
 from infra.tables import text_table
 from theory import dft, linear_cnn as lc, reference as ref, tolerances as tol
 from theory.linalg import relative_error
@@ -330,11 +330,7 @@ def main(argv=None) -> int:
         ap.error(f"--instances: expected an integer >= 1, got {args.instances}")
     if args.json:
         from pathlib import Path
-        from infra.io import LockError, check_writable_folder
-        try:
-            check_writable_folder(Path(args.json).parent)
-        except LockError as exc:
-            ap.error(f"--json: {exc}")
+        require_writable_folder(ap, "--json", Path(args.json).parent)
     import torch
     torch.set_num_threads(1)  # small problems: one thread is fastest and never fights a neighbour
     t0 = time.time()
