@@ -1,0 +1,86 @@
+"""Spectral filters as a transform of any dataset: ``apply_filter(data, spec)`` returns a new ``ImageData``.
+
+High-pass (zero the centred square of half-width ``ratio * W/2``, i.e. all k with
+max(|ki|/(H/2), |kj|/(W/2)) < ratio; the published code zeroed an fftshift slice ``[c-h:c+h]``, which is
+not symmetric under k -> -k), low-pass, band-pass, whitening (divide by the training amplitude spectrum
+sqrt(tau)) and spectrum inversion (rescale each frequency so its variance becomes the radial variance
+profile read backwards: low frequencies get the high-frequency variance and vice versa). Whitening and
+inversion use tau of the *training* split only.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from nets.data.base import DataError, ImageData, normalise
+from theory.dft import dft2, idft2, signed_frequencies
+from theory.spectra import fourier_stats, radial_average, radius_squared
+
+
+def _box_radius(H: int, W: int) -> np.ndarray:
+    """``max(|ki| / (H/2), |kj| / (W/2))`` on the signed FFT-order grid: 0 at DC, 1 at Nyquist."""
+    ki, kj = np.abs(signed_frequencies(H)), np.abs(signed_frequencies(W))
+    return np.maximum(ki[:, None] / (H / 2), kj[None, :] / (W / 2))
+
+
+FILTERS = ("highpass", "lowpass", "bandpass", "whiten", "invert")
+
+
+def parse_filter(spec: str) -> tuple[str, tuple[float, ...]]:
+    """``"highpass:0.5"`` -> ``("highpass", (0.5,))``; ``"bandpass:0.2,0.6"``; ``"whiten"``; ``"invert"``."""
+    kind, _, args = spec.partition(":")
+    if kind not in FILTERS:
+        raise DataError(f"filter: unknown kind {kind!r}; expected one of {', '.join(FILTERS)}")
+    try:
+        vals = tuple(float(a) for a in args.split(",")) if args else ()
+    except ValueError:
+        raise DataError(f"filter {spec!r}: arguments must be numbers") from None
+    need = {"highpass": 1, "lowpass": 1, "bandpass": 2, "whiten": 0, "invert": 0}[kind]
+    if len(vals) != need:
+        raise DataError(f"filter {spec!r}: {kind} takes {need} argument(s), got {len(vals)}")
+    if any(not 0 < v < 1 for v in vals) or (kind == "bandpass" and vals[0] >= vals[1]):
+        raise DataError(f"filter {spec!r}: ratio(s) must lie in (0, 1) (band-pass: low < high)")
+    return kind, vals
+
+
+def filter_gain(spec: str, shape: tuple[int, int, int], tau_train: np.ndarray | None = None) -> np.ndarray:
+    """Per-frequency multiplicative gain ``(C, H, W)`` (FFT order) of a filter; symmetric in k -> -k."""
+    kind, vals = parse_filter(spec)
+    C, H, W = shape
+    u = np.broadcast_to(_box_radius(H, W), (C, H, W))
+    if kind == "highpass":
+        return (u >= vals[0]).astype(float)
+    if kind == "lowpass":
+        return (u < vals[0]).astype(float)
+    if kind == "bandpass":
+        return ((u >= vals[0]) & (u < vals[1])).astype(float)
+    if tau_train is None:
+        raise DataError(f"filter {kind}: needs tau of the training split")
+    t = np.maximum(tau_train, 1e-12 * tau_train.max())
+    if kind == "whiten":
+        return np.sqrt(t.mean() / t)
+    # invert: the variance at radius index i becomes the radial profile at index R-1-i
+    r, prof = radial_average(t.mean(axis=0))
+    r2 = radius_squared(H, W)
+    idx = np.searchsorted(r ** 2, r2)  # exact match: r**2 are the integer keys
+    target = prof[::-1][idx]
+    return np.sqrt(target[None] / t)
+
+
+def apply_filter(data: ImageData, spec: str) -> ImageData:
+    """A new dataset whose images are ``idft2(gain * dft2(x))`` (float32); its normalisation is
+    recomputed from its own training split. Whitening/inversion use the training tau only."""
+    kind, _ = parse_filter(spec)
+    tau_train = None
+    if kind in ("whiten", "invert"):
+        tau_train = fourier_stats(data.batches("train", 2000)).tau
+    gain = filter_gain(spec, data.shape, tau_train)
+
+    def f(x):
+        out = np.empty(x.shape, dtype=np.float32)
+        for s in range(0, len(x), 2000):
+            out[s:s + 2000] = idft2(dft2(normalise(x[s:s + 2000], data.mean, data.std)) * gain).real
+        return out
+
+    return ImageData(f"{data.name}+{spec}", f(data.x_train), data.y_train, f(data.x_val), data.y_val, f(data.x_test),
+                     data.y_test, data.classes, meta={**{k: v for k, v in data.meta.items() if not k.startswith("pos_")},
+                                                      "filter": spec, "parent": data.name})

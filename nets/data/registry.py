@@ -1,0 +1,95 @@
+"""The dataset registry: a name -> loader table and the ``NAME?key=value&...`` spec parser.
+
+A loader is any function returning an :class:`~nets.data.base.ImageData`; options after ``?`` become its
+keyword arguments (numbers parsed), ``seed`` and ``data_root`` are passed when the loader takes them,
+and an option it does not take is refused with the list of those it does.
+"""
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from nets.data.base import DataError, ImageData
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    name: str
+    loader: Callable[..., ImageData]
+    summary: str
+    fixed: dict = field(default_factory=dict)   # arguments bound by the name (e.g. kind="grf")
+    takes_path: bool = False                    # "NAME:PATH" passes PATH as the loader's ``path``
+
+
+_REGISTRY: dict[str, DatasetEntry] = {}
+
+
+def register_dataset(name: str, loader: Callable[..., ImageData], summary: str = "", takes_path: bool = False,
+                     **fixed) -> DatasetEntry:
+    """Add (or replace) a dataset name; returns its entry. ``fixed`` arguments are bound by the name;
+    ``takes_path``: the name is used as ``NAME:PATH`` and PATH becomes the loader's ``path`` argument."""
+    entry = DatasetEntry(name, loader, summary, dict(fixed), takes_path)
+    _REGISTRY[name] = entry
+    return entry
+
+
+def unregister_dataset(name: str) -> None:
+    _REGISTRY.pop(name, None)
+
+
+def dataset_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def parse_name(spec: str) -> tuple[str, dict]:
+    """``"synthetic:grf?alpha=1.5&n_train=100"`` -> ``("synthetic:grf", {"alpha": 1.5, "n_train": 100})``."""
+    if not isinstance(spec, str) or not spec:
+        raise DataError(f"dataset: expected a name such as 'embedded', got {spec!r}")
+    base, _, query = spec.partition("?")
+    opts = {}
+    for item in filter(None, query.split("&")):
+        k, eq, v = item.partition("=")
+        if not eq or not k:
+            raise DataError(f"dataset {spec!r}: option {item!r} is not of the form key=value")
+        try:
+            opts[k] = int(v)
+        except ValueError:
+            try:
+                opts[k] = float(v)
+            except ValueError:
+                opts[k] = v
+    return base, opts
+
+
+def load_dataset(spec: str, data_root=None, seed: int = 0, **overrides) -> ImageData:
+    """Load a dataset by registered name with options (``name?key=value&...``); unknown names or options
+    raise :class:`DataError` naming what is allowed."""
+    base, opts = parse_name(spec)
+    opts.update(overrides)
+    entry, path = _REGISTRY.get(base), None
+    if entry is None and ":" in base:
+        head, _, path = base.partition(":")
+        entry = _REGISTRY.get(head) if _REGISTRY.get(head) and _REGISTRY[head].takes_path else None
+    if entry is None:
+        names = [f"{n}:PATH" if e.takes_path else n for n, e in _REGISTRY.items()]
+        raise DataError(f"dataset: unknown name {spec!r}; expected one of {', '.join(names)}")
+    if entry.takes_path and not path:
+        raise DataError(f"dataset {spec!r}: expected {entry.name}:PATH")
+    params = inspect.signature(entry.loader).parameters
+    fixed = dict(entry.fixed, **({"path": path} if entry.takes_path else {}))
+    if "seed" in params and "seed" not in opts:
+        fixed["seed"] = seed
+    if "data_root" in params:
+        fixed["data_root"] = data_root
+    elif "root" in params:
+        fixed["root"] = data_root
+    unknown = [k for k in opts if k not in params or k in fixed or k in ("data_root", "root")]
+    if unknown:
+        allowed = [p for p in params if p not in fixed and p not in ("data_root", "root", "use_cache")]
+        raise DataError(f"dataset {spec!r}: unknown option(s) {unknown}; allowed: {allowed}")
+    bad = [k for k, v in opts.items() if isinstance(v, str)]
+    if bad:
+        raise DataError(f"dataset {spec!r}: option(s) {bad} must be numbers, got "
+                        + ", ".join(f"{k}={opts[k]!r}" for k in bad))
+    return entry.loader(**fixed, **opts)
