@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra.cli import ArgumentParser
+from infra.cli import ArgumentParser, int_at_least
 from infra.io import atomic_write_json
 
 
@@ -25,20 +25,18 @@ def main(argv=None) -> int:
     from nets.data import DataError, dataset_names, load_dataset
     from nets.experiments import SCALES, experiment_names
     ap = ArgumentParser(prog="python -m nets.experiments", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("name", choices=[*experiment_names(), "all"], help="experiment to run")
     ap.add_argument("--dataset", default="embedded", help=f"one of {', '.join(dataset_names())} (default embedded)")
     ap.add_argument("--data-root", help="folder with cifar-10-batches-py (for --dataset cifar10)")
     ap.add_argument("--preset", default="quick", choices=list(SCALES), help="tiny (tests), quick (CPU minutes) or paper (GPU)")
-    ap.add_argument("--seeds", type=int, default=2, help="seeds per configuration (default 2)")
+    ap.add_argument("--seeds", type=int_at_least(1), default=2, help="seeds per configuration (default 2)")
     ap.add_argument("--out", default="results/quick", help="results folder (default results/quick)")
-    ap.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    ap.add_argument("--workers", type=int_at_least(1), default=1, help="local worker processes (default 1)")
     ap.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster (needs the dask extra: "
                     "pip install 'freqsens[dask]')")
     ap.add_argument("--no-report", action="store_true", help="do not build the report at the end")
     args = ap.parse_args(argv)
-    if args.seeds < 1 or args.workers < 1:
-        ap.error("--seeds and --workers must be >= 1")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         ap.error(f"--out: {out} is a file, expected a folder")
