@@ -10,6 +10,7 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from infra.registry import Registry
 from nets.data.base import DataError, ImageData
 
 
@@ -22,24 +23,17 @@ class DatasetEntry:
     takes_path: bool = False                    # "NAME:PATH" passes PATH as the loader's ``path``
 
 
-_REGISTRY: dict[str, DatasetEntry] = {}
+_REGISTRY: Registry[DatasetEntry] = Registry("dataset")
 
 
 def register_dataset(name: str, loader: Callable[..., ImageData], summary: str = "", takes_path: bool = False,
                      **fixed) -> DatasetEntry:
     """Add (or replace) a dataset name; returns its entry. ``fixed`` arguments are bound by the name;
     ``takes_path``: the name is used as ``NAME:PATH`` and PATH becomes the loader's ``path`` argument."""
-    entry = DatasetEntry(name, loader, summary, dict(fixed), takes_path)
-    _REGISTRY[name] = entry
-    return entry
+    return _REGISTRY.register(name, DatasetEntry(name, loader, summary, dict(fixed), takes_path))
 
 
-def unregister_dataset(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def dataset_names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
+unregister_dataset, dataset_names = _REGISTRY.unregister, _REGISTRY.names
 
 
 def parse_name(spec: str) -> tuple[str, dict]:
@@ -67,12 +61,12 @@ def load_dataset(spec: str, data_root=None, seed: int = 0, **overrides) -> Image
     raise :class:`DataError` naming what is allowed."""
     base, opts = parse_name(spec)
     opts.update(overrides)
-    entry, path = _REGISTRY.get(base), None
+    entry, path = _REGISTRY.find(base), None
     if entry is None and ":" in base:
         head, _, path = base.partition(":")
-        entry = _REGISTRY.get(head) if _REGISTRY.get(head) and _REGISTRY[head].takes_path else None
+        entry = _REGISTRY.find(head) if _REGISTRY.find(head) and _REGISTRY.find(head).takes_path else None
     if entry is None:
-        names = [f"{n}:PATH" if e.takes_path else n for n, e in _REGISTRY.items()]
+        names = [f"{e.name}:PATH" if e.takes_path else e.name for e in _REGISTRY.values()]
         raise DataError(f"dataset: unknown name {spec!r}; expected one of {', '.join(names)}")
     if entry.takes_path and not path:
         raise DataError(f"dataset {spec!r}: expected {entry.name}:PATH")

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from infra.registry import Registry
+
 
 @dataclass(frozen=True)
 class Runner:
@@ -31,26 +33,14 @@ class Experiment:
     figures: tuple[str, ...] = field(default_factory=tuple)
 
 
-_REGISTRY: dict[str, Experiment] = {}
+_REGISTRY: Registry[Experiment] = Registry("experiment")
 
 
 def register_experiment(exp: Experiment) -> Experiment:
-    _REGISTRY[exp.name] = exp
-    return exp
+    return _REGISTRY.register(exp.name, exp)
 
 
-def unregister_experiment(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def experiment_names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
-
-
-def get_experiment(name: str) -> Experiment:
-    if name not in _REGISTRY:
-        raise ValueError(f"experiment: unknown name {name!r}; expected one of {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
+unregister_experiment, experiment_names, get_experiment = _REGISTRY.unregister, _REGISTRY.names, _REGISTRY.get
 
 
 def params(exp: Experiment, preset: str) -> dict:

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from infra.registry import Registry
+
 from nets.measures.base import Map, Normalised, RunningMean, iter_batches, prepare
 from nets.measures.gradient import frequency_sensitivity, loss_gradient_sensitivity, probe_sensitivity
 from nets.measures.heatmap import fourier_heat_map
@@ -28,28 +30,19 @@ class MeasureEntry:
     needs_labels: bool
 
 
-_REGISTRY: dict[str, MeasureEntry] = {}
+_REGISTRY: Registry[MeasureEntry] = Registry("measure")
 
 
 def register_measure(name: str, fn: Callable[..., Map], summary: str = "", needs_labels: bool = False) -> MeasureEntry:
-    entry = MeasureEntry(name, fn, summary, needs_labels)
-    _REGISTRY[name] = entry
-    return entry
+    return _REGISTRY.register(name, MeasureEntry(name, fn, summary, needs_labels))
 
 
-def unregister_measure(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def measure_names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
+unregister_measure, measure_names = _REGISTRY.unregister, _REGISTRY.names
 
 
 def measure(name: str, model, x, y=None, **options) -> Map:
     """Run a registered measure on ``model`` and images ``x (N, C, H, W)`` (labels ``y (N,)`` if it needs them)."""
-    if name not in _REGISTRY:
-        raise ValueError(f"measure: unknown name {name!r}; expected one of {', '.join(_REGISTRY)}")
-    entry = _REGISTRY[name]
+    entry = _REGISTRY.get(name)
     if entry.needs_labels and y is None:
         raise ValueError(f"y: measure {name!r} needs labels")
     return entry.fn(model, x, y, **options)

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from infra.registry import Registry
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -33,30 +35,25 @@ class ModelSpec:
         return dict(self.quick if preset == "quick" else self.paper)
 
 
-_REGISTRY: dict[str, ModelSpec] = {}
+_REGISTRY: Registry[ModelSpec] = Registry("model")
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
-    _REGISTRY[spec.name] = spec
-    return spec
+    return _REGISTRY.register(spec.name, spec)
 
 
-def unregister_model(name: str) -> None:
-    _REGISTRY.pop(name, None)
-
-
-def model_names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
+unregister_model, model_names = _REGISTRY.unregister, _REGISTRY.names
 
 
 def get_model_spec(name: str) -> ModelSpec:
     """The spec of a registered name, or of the family whose ``pattern`` matches it."""
-    if name in _REGISTRY:
-        return _REGISTRY[name]
+    exact = _REGISTRY.find(name)
+    if exact is not None:
+        return exact
     for spec in _REGISTRY.values():
         if spec.pattern and re.fullmatch(spec.pattern, str(name)):
             return spec
-    raise ValueError(f"model: unknown name {name!r}; expected one of {', '.join(_REGISTRY)}")
+    return _REGISTRY.get(name)   # raises, listing the registered names
 
 
 def build_model(name: str, depth: int | None = None, width: int = 64, in_channels: int = 3, classes: int = 10,
