@@ -80,7 +80,7 @@ def test_registry_end_to_end_cache_and_report(tmp_path):
     out = tmp_path / "r"
     p = run(out)
     assert p.returncode == 0, p.stderr[-3000:]
-    for name in ("stats", "depth", "decay", "resnet", "linear", "spectra", "heatmap", "theory"):
+    for name in ("stats", "control", "depth", "decay", "resnet", "linear", "spectra", "heatmap", "theory"):
         assert (out / "experiments" / f"{name}.json").exists(), name
     depth = json.loads((out / "experiments" / "depth.json").read_text())
     data = load_dataset(TINY_DATA)
@@ -181,3 +181,27 @@ def test_bad_input(tmp_path):
     (tmp_path / "z" / "experiment_config.json").write_text(json.dumps({"dataset": "embedded"}))
     p = run(tmp_path / "z", name="depth")
     assert p.returncode == 2 and "different config" in p.stderr
+
+
+def test_mean_colour_control_planted():
+    """The mean-colour classifier reaches ~100 % when classes differ only in mean colour and ~chance when they
+    share it (labels decided by spatial structure only)."""
+    from nets.data import ImageData
+    from nets.experiments.control import mean_colour_accuracy
+    rng = np.random.default_rng(0)
+
+    def make(colour: bool):
+        n = 600
+        y = rng.integers(0, 3, n)
+        x = rng.normal(0.5, 0.05, (n, 3, 8, 8))
+        if colour:
+            x[np.arange(n), y] += 0.2                                   # class = which channel is brighter
+        else:
+            x[:, :, ::2, :] += np.where(y == 1, 0.2, -0.2 * (y == 2))[:, None, None, None]  # stripes, mean kept
+            x[:, :, 1::2, :] -= np.where(y == 1, 0.2, -0.2 * (y == 2))[:, None, None, None]
+        x = x.astype(np.float32)
+        return ImageData("t", x[:400], y[:400], x[400:500], y[400:500], x[500:], y[500:], ["a", "b", "c"])
+
+    assert mean_colour_accuracy(make(True))["test_accuracy"] > 0.95
+    r = mean_colour_accuracy(make(False))
+    assert r["test_accuracy"] < r["chance"] + 0.15

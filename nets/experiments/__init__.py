@@ -1,6 +1,6 @@
 """The paper's experiments (and beyond) as named, cached, resumable sweeps: one module each.
 
-* ``stats`` (Fig. 1), ``depth`` (Figs. 2-3, hypothesis I), ``decay`` (Figs. 4, 5, 7, hypothesis II),
+* ``stats`` (Fig. 1), ``control`` (mean-colour classifier), ``depth`` (Figs. 2-3, hypothesis I), ``decay`` (Figs. 4, 5, 7, hypothesis II),
   ``resnet`` (Fig. 6), ``linear`` (learned v_hat vs convex solutions), ``spectra`` (spectral swap),
   ``heatmap`` (Fourier heat maps next to gradient sensitivity), ``theory`` (identity checks, Conjecture
   4.13 search).
@@ -9,12 +9,13 @@ Each module defines ``EXPERIMENT`` (presets, ``run``, report ``section``); the s
 ``sweep.py``. To add an experiment: a module with an ``Experiment`` and one ``register_experiment`` line
 below (see README, "Extending"). ``python -m nets.experiments --help`` runs them.
 """
-from nets.experiments import decay, depth, heatmap, linear, resnet, spectra, stats, theory_checks
+from nets.experiments import control, decay, depth, heatmap, linear, resnet, spectra, stats, theory_checks
 from nets.experiments.registry import (Experiment, Runner, experiment_names, get_experiment, params,
                                        register_experiment, unregister_experiment)
 from nets.experiments.sweep import SCALES, Context, Task, make_task, run_task
 
 register_experiment(stats.EXPERIMENT)
+register_experiment(control.EXPERIMENT)
 register_experiment(depth.EXPERIMENT)
 register_experiment(decay.EXPERIMENT)
 register_experiment(resnet.EXPERIMENT)
