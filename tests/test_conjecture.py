@@ -151,7 +151,7 @@ def test_workers_and_dask_give_the_same_samples(tmp_path):
 @pytest.mark.parametrize("args, match", [
     (["--L", "0"], "--L"), (["--L", "2,x"], "--L"), (["--samples", "-5"], "--samples"),
     (["--max-dim", "0"], "--max-dim"), (["--time", "soon"], "--time"),
-    (["--scheduler", "tcp://127.0.0.1:1", "--samples", "10"], "cannot connect"),
+    pytest.param(["--scheduler", "tcp://127.0.0.1:1", "--samples", "10"], "cannot connect", marks=pytest.mark.slow),
 ])
 def test_cli_bad_input(tmp_path, args, match):
     """Bad values and an unreachable scheduler: one clear line, exit status 2."""
