@@ -203,9 +203,9 @@ def analyze(args) -> dict:
         res["heatmap"] = {"n_images": n, "epsilon": args.epsilon, "max_frequency": R, "clean_error": clean,
                           "mean_error": float(np.nanmean(hm.mean)), "max_se": float(np.nanmax(hm.se)),
                           "frequencies_measured": int(hm_mask.sum()), "image_size": H}
-        if "gradient" in res:
+        if "gradient" in res:   # the gradient map computed above, averaged over channels like the heat map
             from scipy.stats import spearmanr
-            Sg = np.load(out / "sensitivity.npz")["mean"].mean(0)
+            Sg = S.mean.mean(0)
             res["heatmap"]["spearman_with_gradient"] = float(spearmanr(hm.mean[hm_mask], Sg[hm_mask]).statistic)
         fig_map = np.where(hm_mask, hm.mean, np.nan)
         from nets.plots import use_agg
@@ -226,7 +226,7 @@ def analyze(args) -> dict:
 def report(res: dict) -> str:
     from infra.tables import fmt, markdown_table
     c = res["config"]
-    L = [f"# Frequency analysis of `{c['model']}` on `{c['data']}`", "",
+    lines = [f"# Frequency analysis of `{c['model']}` on `{c['data']}`", "",
          f"{res['images']} images of shape {tuple(res['shape'])}, model with {res['classes_of_model']} outputs; "
          f"maps are per unit of pixel intensity (images in [0, 1]"
          + (f", normalised by the model's mean {c['mean']} and std {c['std']})." if c.get("mean") else ")."), "",
@@ -238,7 +238,7 @@ def report(res: dict) -> str:
     if "gradient" in res:
         g = res["gradient"]
         s = g["similarity"]
-        L += ["## Gradient sensitivity", "", "![](sensitivity.png)", "",
+        lines += ["## Gradient sensitivity", "", "![](sensitivity.png)", "",
               "How to read this: each pixel is E_x ||(<grad f_k(x), e_cij>)_k||, how much the logits move per unit "
               "of a Fourier basis image at that frequency (appendix C.2), averaged over the images; the band on the "
               "radial curve is +- 2 standard errors over images"
@@ -256,7 +256,7 @@ def report(res: dict) -> str:
                    ("KL(radial S, radial tau)", s["radial_kl_to_tau"], "0 = same radial distribution")]), ""]
     if "heatmap" in res:
         h = res["heatmap"]
-        L += ["## Fourier heat map", "", "![](heatmap.png)", "",
+        lines += ["## Fourier heat map", "", "![](heatmap.png)", "",
               f"How to read this: the error rate on {h['n_images']} images when a cosine grating of L2 norm "
               f"{h['epsilon']:g} per channel (random sign per image and channel, then clipped to [0, 1]) is added at "
               f"each frequency (Yin et al. 2019); the clean error is {fmt(h['clean_error'])}. Bright = the model is "
@@ -265,8 +265,8 @@ def report(res: dict) -> str:
                  if h["max_frequency"] is not None else "") + "."
               + (f" Spearman with the gradient map (channel mean): {fmt(h['spearman_with_gradient'])}."
                  if "spearman_with_gradient" in h else ""), ""]
-    L += [f"Computed in {res['seconds']} s. Config and versions: `analysis.json`.", ""]
-    return "\n".join(L)
+    lines += [f"Computed in {res['seconds']} s. Config and versions: `analysis.json`.", ""]
+    return "\n".join(lines)
 
 
 def main(argv=None) -> int:
