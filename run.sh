@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # freqsens entry point: sets up a virtual environment (once) and runs a job.
 #   ./run.sh main [NAME] [--flag ...]  set up, then run the main job: all experiments, quick preset, embedded
-#                     data, 2 seeds, 2 workers, report in results/quick/report.md; given flags override those
+#                     data, 3 seeds, 2 workers, report in results/quick/report.md; given flags override those
 #                     defaults one by one (a NAME such as depth replaces "all")
 #   ./run.sh test     set up, then run the test suite (what CI runs); ./run.sh test -m slow: the long runs
 #   ./run.sh setup    set up only
@@ -45,7 +45,7 @@ case "$cmd" in
            name=all
            if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then name=$1; shift; fi
            # defaults first: argparse keeps the last value, so the user's flags win one by one
-           exec "$venv/bin/python" -m nets.experiments "$name" --preset quick --seeds 2 --workers 2 \
+           exec "$venv/bin/python" -m nets.experiments "$name" --preset quick --seeds 3 --workers 2 \
                 --out results/quick "$@" ;;
     test)  setup; cd "$here"; exec "$venv/bin/python" -m pytest "$@" ;;
     check) setup; exec "$venv/bin/python" -m theory.check "$@" ;;

@@ -36,7 +36,9 @@ def build_report(out) -> Path:
          "them as the qualitative picture, with the spread shown.", ""]
     for name in experiment_names():
         result = _load(out / "experiments" / f"{name}.json")
-        if result is not None:
+        if result is not None and "skipped" in result:   # the preset leaves it out, and says why
+            lines += [f"## {get_experiment(name).title}", "", f"Not run in this preset: {result['skipped']}", ""]
+        elif result is not None:
             lines += get_experiment(name).section(out, result)
     lines += ["## Published CIFAR-10 accuracies (context, not the same data)", ""]
     lines += markdown_table(("setting", "test accuracy"), list(PUBLISHED.items())) + [""]

@@ -29,7 +29,84 @@ def test_trend_detects_planted_monotone_trend_and_not_a_flat_one():
     assert trend(xs, flat)["verdict"] != "supported"
     assert trend(xs, [[v[0]] for v in planted])["verdict"] == "inconclusive"
     assert trend(xs, [list(-np.array(v)) for v in planted])["verdict"] == "not supported"
-    assert trend(xs[:3], planted[:3])["verdict"] == "inconclusive"   # 3 points: never significant
+    t = trend(xs, planted)
+    assert t["slope"] == pytest.approx(-2, abs=0.1) and t["slope_t_ci"][1] < 0 and t["slope_ci"][1] < 0
+
+
+def test_trend_slope_t_interval_matches_an_explicit_least_squares_fit():
+    """The t-interval of the pooled slope equals the textbook formula (independent numpy algebra)."""
+    from scipy.stats import t as student_t
+    rng = np.random.default_rng(1)
+    xs = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    vals = [list(1 + 0.3 * x + rng.standard_normal(3)) for x in xs]
+    X = np.repeat(xs, 3)
+    Y = np.concatenate(vals)
+    A = np.stack([np.ones_like(X), X], 1)
+    coef, res, *_ = np.linalg.lstsq(A, Y, rcond=None)
+    s2 = res[0] / (len(X) - 2)
+    se = np.sqrt(s2 * np.linalg.inv(A.T @ A)[1, 1])
+    half = student_t.ppf(0.975, len(X) - 2) * se
+    got = trend(xs, vals, direction="increasing")["slope_t_ci"]
+    assert got == pytest.approx([coef[1] - half, coef[1] + half], rel=1e-9)
+
+
+def test_trend_table_decides_only_from_runs_that_learned():
+    """Runs that fail the learning gate never enter a verdict: a planted trend whose runs all failed the gate is
+    'inconclusive' with the reason, and dropping one value's runs leaves the others' slope intact."""
+    from nets.experiments.trends import trend_table
+    rng = np.random.default_rng(0)
+    rows = [{"model": "m", "depth": d, "seed": s, "learned": True, "moment1_nodc": 10 - d + 0.05 * rng.standard_normal(),
+             "moment1": 5.0, "moment2": 1.0, "moment2_nodc": 1.0, "midband_slope": -d, "spearman_tau": 0.1 * d}
+            for d in range(1, 6) for s in range(3)]
+    assert trend_table(rows, "depth", "model")["m"]["moment1_nodc"]["verdict"] == "supported"
+    failed = [{**r, "learned": False} for r in rows]
+    t = trend_table(failed, "depth", "model")["m"]["moment1_nodc"]
+    assert t["verdict"] == "inconclusive" and "learning gate" in t["reason"]
+    # the excluded runs carry a wild value: if they leaked into the fit the slope would flip
+    mixed = rows + [{**r, "learned": False, "moment1_nodc": 100.0 * r["depth"]} for r in rows]
+    assert trend_table(mixed, "depth", "model")["m"]["moment1_nodc"]["slope"] == pytest.approx(-1, abs=0.05)
+
+
+def test_learning_gate_rules():
+    from nets.experiments.trends import learning_gate
+    assert learning_gate(0.5, 0.1, [1.0, 0.99])[0]
+    ok, why = learning_gate(0.15, 0.1, [1.0, 0.99])
+    assert not ok and "chance" in why
+    ok, why = learning_gate(0.5, 0.1, [1.0, 0.9])
+    assert not ok and "still moving" in why
+    assert not learning_gate(0.5, 0.1, [1.0])[0]
+
+
+def _colour_data(same_mean: bool, n=300, seed=0):
+    """Two-class images: classes differ only in mean colour (red vs blue offset on the same noise), or share
+    the mean colour and differ only in spatial structure (horizontal vs vertical stripes)."""
+    from nets.data import ImageData
+    rng = np.random.default_rng(seed)
+
+    def make(m):
+        y = rng.integers(0, 2, m)
+        x = 0.5 + 0.05 * rng.standard_normal((m, 3, 8, 8))
+        if same_mean:
+            stripes = np.cos(np.pi * np.arange(8))[:, None] * np.ones((8, 8))
+            x += 0.2 * np.where(y[:, None, None, None] == 0, stripes, stripes.T)
+        else:
+            x[:, 0] += 0.1 * (y == 0)[:, None, None]
+            x[:, 2] += 0.1 * (y == 1)[:, None, None]
+        return x.astype(np.float32), y.astype(np.int64)
+    return ImageData("colour", *make(n), *make(n // 3), *make(n), classes=["a", "b"])
+
+
+def test_mean_colour_control_separates_colour_from_structure():
+    """~100 % when the classes differ only in mean colour, ~chance when they share it; after the per-image
+    standardise filter even the colour task is at chance (the means are gone)."""
+    from nets.data import apply_filter
+    from nets.experiments.control import mean_colour_accuracy
+    assert mean_colour_accuracy(_colour_data(False))["test_accuracy"] > 0.97
+    assert mean_colour_accuracy(_colour_data(True))["test_accuracy"] < 0.65
+    std = apply_filter(_colour_data(False), "standardise")
+    assert mean_colour_accuracy(std)["test_accuracy"] < 0.65
+    x = std.x_train
+    assert np.abs(x.mean(axis=(2, 3))).max() < 1e-5 and np.allclose(x.std(axis=(1, 2, 3)), 1, atol=1e-4)
 
 
 def test_radial_kl():

@@ -6,6 +6,11 @@ not symmetric under k -> -k), low-pass, band-pass, whitening (divide by the trai
 sqrt(tau)) and spectrum inversion (rescale each frequency so its variance becomes the radial variance
 profile read backwards: low frequencies get the high-frequency variance and vice versa). Whitening and
 inversion use tau of the *training* split only.
+
+``standardise`` is the one per-image (not linear, not a gain) transform: each image minus its own
+per-channel means, divided by its own standard deviation over (C, H, W). It removes the DC terms and
+the contrast, so a label that mean colour decides (the embedded task's source photograph) must be read
+from spatial structure instead: the mean-colour control of the experiments.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ def _box_radius(H: int, W: int) -> np.ndarray:
     return np.maximum(ki[:, None] / (H / 2), kj[None, :] / (W / 2))
 
 
-FILTERS = ("highpass", "lowpass", "bandpass", "whiten", "invert")
+FILTERS = ("highpass", "lowpass", "bandpass", "whiten", "invert", "standardise")
 
 
 def parse_filter(spec: str) -> tuple[str, tuple[float, ...]]:
@@ -34,7 +39,7 @@ def parse_filter(spec: str) -> tuple[str, tuple[float, ...]]:
         vals = tuple(float(a) for a in args.split(",")) if args else ()
     except ValueError:
         raise DataError(f"filter {spec!r}: arguments must be numbers") from None
-    need = {"highpass": 1, "lowpass": 1, "bandpass": 2, "whiten": 0, "invert": 0}[kind]
+    need = {"highpass": 1, "lowpass": 1, "bandpass": 2, "whiten": 0, "invert": 0, "standardise": 0}[kind]
     if len(vals) != need:
         raise DataError(f"filter {spec!r}: {kind} takes {need} argument(s), got {len(vals)}")
     if any(not 0 < v < 1 for v in vals) or (kind == "bandpass" and vals[0] >= vals[1]):
@@ -45,6 +50,8 @@ def parse_filter(spec: str) -> tuple[str, tuple[float, ...]]:
 def filter_gain(spec: str, shape: tuple[int, int, int], tau_train: np.ndarray | None = None) -> np.ndarray:
     """Per-frequency multiplicative gain ``(C, H, W)`` (FFT order) of a filter; symmetric in k -> -k."""
     kind, vals = parse_filter(spec)
+    if kind == "standardise":
+        raise DataError("filter standardise: a per-image transform, not a per-frequency gain")
     C, H, W = shape
     u = np.broadcast_to(_box_radius(H, W), (C, H, W))
     if kind == "highpass":
@@ -66,19 +73,33 @@ def filter_gain(spec: str, shape: tuple[int, int, int], tau_train: np.ndarray | 
     return np.sqrt(target[None] / t)
 
 
+def standardise(x: np.ndarray) -> np.ndarray:
+    """``(N, C, H, W)`` -> each image minus its per-channel means, over its std across (C, H, W)
+    (an image with no spatial variation becomes 0): no DC term and unit contrast in every image."""
+    x = x - x.mean(axis=(2, 3), keepdims=True)
+    sd = x.std(axis=(1, 2, 3), keepdims=True)
+    return (x / np.where(sd > 0, sd, 1.0)).astype(np.float32)
+
+
 def apply_filter(data: ImageData, spec: str) -> ImageData:
-    """A new dataset whose images are ``idft2(gain * dft2(x))`` (float32); its normalisation is
-    recomputed from its own training split. Whitening/inversion use the training tau only."""
+    """A new dataset whose images are ``idft2(gain * dft2(x))`` of the normalised images (float32), or
+    :func:`standardise` of them; its normalisation is recomputed from its own training split.
+    Whitening/inversion use the training tau only."""
     kind, _ = parse_filter(spec)
-    tau_train = None
-    if kind in ("whiten", "invert"):
-        tau_train = fourier_stats(data.batches("train", 2000)).tau
-    gain = filter_gain(spec, data.shape, tau_train)
+    if kind == "standardise":
+        def transform(xn):
+            return standardise(xn)
+    else:
+        tau_train = fourier_stats(data.batches("train", 2000)).tau if kind in ("whiten", "invert") else None
+        gain = filter_gain(spec, data.shape, tau_train)
+
+        def transform(xn):
+            return idft2(dft2(xn) * gain).real
 
     def f(x):
         out = np.empty(x.shape, dtype=np.float32)
         for s in range(0, len(x), 2000):
-            out[s:s + 2000] = idft2(dft2(normalise(x[s:s + 2000], data.mean, data.std)) * gain).real
+            out[s:s + 2000] = transform(normalise(x[s:s + 2000], data.mean, data.std))
         return out
 
     return ImageData(f"{data.name}+{spec}", f(data.x_train), data.y_train, f(data.x_val), data.y_val, f(data.x_test),

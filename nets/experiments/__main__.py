@@ -1,6 +1,6 @@
 """python -m nets.experiments NAME: the paper's experiments (and beyond) as named, cached, resumable sweeps.
 
-    python -m nets.experiments all --dataset embedded --preset quick --seeds 2 --out results/quick
+    python -m nets.experiments all --dataset embedded --preset quick --seeds 3 --out results/quick
 
 Experiments: see ``nets.experiments`` (``all`` runs every registered one, then writes the report). Each
 (model, hyperparameters, seed) is a task: a training run plus its sensitivity map, in
@@ -29,7 +29,7 @@ def main(argv=None) -> int:
     ap.add_argument("name", choices=[*experiment_names(), "all"], help="experiment to run")
     ap.add_argument("--dataset", default="embedded", help=f"one of {', '.join(dataset_names())} (default embedded)")
     ap.add_argument("--data-root", help="folder with cifar-10-batches-py (for --dataset cifar10)")
-    ap.add_argument("--preset", default="quick", choices=list(SCALES), help="tiny (tests), quick (CPU minutes) or paper (GPU)")
+    ap.add_argument("--preset", default="quick", choices=list(SCALES), help="tiny (tests), quick (the main job: <= 20 min on 2 CPU cores), standard (~2 h on 2 cores) or paper (GPU)")
     ap.add_argument("--seeds", type=int_at_least(1), default=2, help="seeds per configuration (default 2)")
     ap.add_argument("--out", default="results/quick", help="results folder (default results/quick)")
     ap.add_argument("--workers", type=int_at_least(1), default=1, help="local worker processes (default 1)")

@@ -23,7 +23,8 @@ def run_experiment(name: str, ctx: Context, runner: Runner = Runner()) -> dict:
         return saved
     t0 = time.time()
     print(f"[experiments] === {name} ===", file=sys.stderr, flush=True)
-    res = exp.run(ctx, p, runner)
+    # a preset may leave an experiment out ({"skip": why}): the result records why, and the report says it
+    res = {"skipped": p["skip"]} if "skip" in p else exp.run(ctx, p, runner)
     res["params"] = p
     res["seconds"] = round(time.time() - t0, 1)
     atomic_write_json(ctx.out / "experiments" / f"{name}.json", res)

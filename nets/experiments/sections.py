@@ -41,40 +41,85 @@ def sweep_figure(rows, var: str, title: str, path: Path) -> None:
 
 
 def trend_lines(name: str, table: dict) -> list[str]:
-    rows = [(group, stat, t["spearman"], f"[{fmt(t['ci'][0])}, {fmt(t['ci'][1])}]", f"**{t['verdict']}**")
-            for group, entry in table.items() for stat, t in entry.items()]
-    return markdown_table((name, "statistic", "Spearman rho", "95% bootstrap CI", "verdict"), rows)
+    """The verdict table: per group and statistic the slope with its two 95% CIs, Spearman with its CI,
+    the verdict and why. The headline statistic comes first and is marked."""
+    from nets.experiments.trends import HEADLINE, STATISTICS
+    rows = []
+    for group, entry in table.items():
+        for stat in sorted(entry, key=lambda s: list(STATISTICS).index(s) if s in STATISTICS else len(STATISTICS)):
+            t = entry[stat]
+            unit = "per log10 step" if t.get("x_scale") == "log10" else "per step"
+            rows.append((group, f"**{stat}** (headline)" if stat == HEADLINE else stat, t.get("direction", ""),
+                         f"{fmt(t.get('slope'))} {unit}", _ci(t.get("slope_ci")), _ci(t.get("slope_t_ci")),
+                         f"{fmt(t['spearman'])} {_ci(t['ci'])}", t.get("seeds", ""), f"**{t['verdict']}**",
+                         t.get("reason", "")))
+    return markdown_table((name, "statistic", "predicted", "slope of seed means", "bootstrap 95% CI",
+                           "t 95% CI (all points)", "Spearman rho [bootstrap CI]", "seeds", "verdict", "why"), rows)
+
+
+def _ci(ci) -> str:
+    return f"[{fmt(ci[0])}, {fmt(ci[1])}]" if ci else ""
+
+
+STAT_COLUMNS = ("moment1", "moment1_nodc", "moment2_nodc", "midband_slope", "spearman_tau")
 
 
 def runs_table(rows, var: str) -> list[str]:
-    header = ("model", var, "seed", "test acc", "moment 1", "moment 2", "Spearman(S, tau)", "KL(radial S, tau)")
+    header = ("model", "data", var, "seed", "test acc", "chance", "learned", *STAT_COLUMNS, "decay exposure")
     lines = []
-    for r in sorted(rows, key=lambda r: (str(r.get("model")), str(r.get(var)), r.get("seed", 0))):
+    for r in sorted(rows, key=lambda r: (str(r.get("model")), str(r.get("data")), str(r.get(var)), r.get("seed", 0))):
         if "error" in r:
-            lines.append((r.get("model"), r.get(var), r.get("seed"), f"FAILED: {r['error'].splitlines()[0]}", "", "", "", ""))
+            lines.append((r.get("model"), r.get("data"), r.get(var), r.get("seed"),
+                          f"FAILED: {r['error'].splitlines()[0]}", *[""] * (len(header) - 5)))
         else:
-            lines.append((r.get("model"), r.get(var), r["seed"], r["test_acc"], r["moment1"], r["moment2"],
-                          r.get("spearman_tau"), r.get("radial_kl_to_tau")))
+            lines.append((r.get("model"), r.get("data"), r.get(var), r["seed"], r["test_acc"], r.get("chance"),
+                          "yes" if r.get("learned") else f"no: {r.get('gate')}",
+                          *[r.get(c) for c in STAT_COLUMNS], r.get("decay_exposure")))
     return markdown_table(header, lines)
 
 
-def trend_section(out: Path, result: dict, name: str, var: str, key: str, title: str) -> list[str]:
-    """Figure per model, verdict table (``result[key]``), run table, failures: the section of a trend experiment."""
+def baselines_table(result: dict, var: str) -> list[str]:
+    """The same statistics for the untrained twins (initial weights) and for a flat map."""
+    rows = [(f"untrained {r.get('model')} / {r.get('data')}", r.get(var), *[r.get(c) for c in STAT_COLUMNS])
+            for r in result.get("untrained", []) if "error" not in r]
+    if "flat" in result:
+        rows.append(("flat map (every frequency equal)", "", *[result["flat"].get(c) for c in STAT_COLUMNS[:-1]], ""))
+    return markdown_table(("baseline", var, *STAT_COLUMNS), rows) if rows else []
+
+
+def trend_section(out: Path, result: dict, name: str, var: str, key: str, title: str, group: str = "model") -> list[str]:
+    """Figure per model and data variant, verdict table (``result[key]``), baselines, run table, exclusions
+    and failures: the section of a trend experiment."""
+    from nets.experiments.trends import GATE, HEADLINE
     lines = [f"## {title}", ""]
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
-    for model in sorted({r.get("model") for r in result["runs"]}):
-        rows = [r for r in result["runs"] if r.get("model") == model]
-        f = figs / f"{name}_{model}.png"
+    combos = sorted({(str(r.get("model")), str(r.get("data", ""))) for r in result["runs"]})
+    for model, data in combos:
+        rows = [r for r in result["runs"] if str(r.get("model")) == model and str(r.get("data", "")) == data]
+        f = figs / f"{name}_{model}{'_' + data if data else ''}.png"
         try:
-            sweep_figure(rows, var, f"{title}: {model}", f)
+            sweep_figure(rows, var, f"{title}: {model} {data}", f)
             lines += [f"![]({f.relative_to(out)})", ""]
         except (OSError, KeyError, ValueError, StopIteration) as exc:
             lines += [f"(figure failed: {exc})", ""]
-    lines += ["Moments should *decrease* and Spearman(S, tau) *increase* along the varied parameter if the "
-          "hypothesis holds. Verdicts: supported / not supported when the 95% CI excludes 0, else inconclusive "
-          "(also when fewer than 4 values or 2 seeds were measured).", ""]
-    lines += trend_lines(name, result[key]) + [""] + runs_table(result["runs"], var) + [""]
+    lines += [f"Moments and the mid-band slope should *decrease* and Spearman(S, tau) *increase* along the varied "
+              f"parameter if the hypothesis holds. Each statistic is judged on the slope of its seed means: "
+              f"supported / not supported when both the bootstrap CI (seeds resampled) and the t-interval of the "
+              f"least-squares slope through all runs exclude 0, else inconclusive. The headline is **{HEADLINE}** "
+              f"(eq. 5.1 without r = 0): on the embedded data eq. 5.1's moment is dominated by the DC pixel, "
+              f"which mean colour explains. Only runs that passed the learning gate enter (test accuracy >= "
+              f"{GATE['min_acc_ratio']:g} x chance and training loss changed <= {100 * GATE['max_loss_change']:g}% "
+              f"over the last epoch).", ""]
+    lines += trend_lines(group, result[key]) + [""]
+    base = baselines_table(result, var)
+    if base:
+        lines += ["Baselines: what initialisation alone, and a flat map, give the same statistics.", ""] + base + [""]
+    lines += runs_table(result["runs"], var) + [""]
+    if result.get("excluded"):
+        lines += [f"**{len(result['excluded'])} run(s) excluded by the learning gate**: " + "; ".join(
+            f"{r.get('model')} {r.get('data', '')} {var}={r.get(var)} seed {r.get('seed')}: {r.get('gate')}"
+            for r in result["excluded"]), ""]
     if result["failed"]:
         lines += [f"**{len(result['failed'])} task(s) failed** (after one retry); see the table.", ""]
     return lines

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from infra.tables import markdown_table
+from infra.tables import fmt, markdown_table
 from nets.experiments.registry import Experiment
 from nets.experiments.sweep import analyse_runs, make_task
 
 PRESETS = {
     "tiny": dict(spectra_depth=2, filters=["highpass:0.5", "invert"], alphas=[1.0]),
-    "quick": dict(spectra_depth=3, filters=["highpass:0.5", "whiten", "invert"], alphas=[1.0, 3.0]),
+    "quick": dict(spectra_depth=2, filters=["highpass:0.5", "whiten", "invert"], alphas=[1.0, 2.0, 3.0]),
+    "standard": dict(spectra_depth=3, filters=["highpass:0.5", "whiten", "invert", "standardise"], alphas=[1.0, 2.0, 3.0]),
     "paper": dict(spectra_depth=4, filters=["highpass:0.5", "whiten", "invert"], alphas=[1.0, 2.0, 3.0]),
 }
-RULE = ("supported if Spearman(S, tau) > 0 for every seed and its mean is >= 0.1; not supported if the "
-        "mean is <= 0; else inconclusive")
+RULE = ("over the seeds that passed the learning gate, the mean Spearman(S, tau) with its t-interval (95%): "
+        "supported if the interval lies above 0, not supported if it lies below 0, else inconclusive; "
+        "fewer than 2 such seeds: inconclusive (not measured)")
 
 
 def tasks(ctx, p):
@@ -31,20 +33,31 @@ def tasks(ctx, p):
     return t
 
 
-def verdicts(rows: list[dict]) -> dict:
-    """Per data variant: does the sensitivity image follow tau (Spearman over all c, i, j), by :data:`RULE`."""
+def verdicts(rows: list[dict], variants: list[str]) -> dict:
+    """Per data variant: does the sensitivity image follow tau (Spearman over all c, i, j), by :data:`RULE`,
+    from the rows that passed the learning gate (``learned``)."""
+    from scipy.stats import t as student_t
     out = {}
-    for data in sorted({r["data"] for r in rows}):
-        v = np.array([r["spearman_tau"] for r in rows if r["data"] == data])
-        verdict = "supported" if v.min() > 0 and v.mean() >= 0.1 else "not supported" if v.mean() <= 0 else "inconclusive"
-        out[data] = {"spearman_mean": float(v.mean()), "spearman_min": float(v.min()), "seeds": len(v),
-                     "verdict": verdict}
+    for data in variants:
+        v = np.array([r["spearman_tau"] for r in rows if r["data"] == data and r.get("learned", True)])
+        if len(v) < 2:
+            out[data] = {"spearman_mean": float(v.mean()) if len(v) else float("nan"), "ci": [float("nan")] * 2,
+                         "seeds": len(v), "verdict": "inconclusive",
+                         "reason": f"{len(v)} seed(s) passed the learning gate; need >= 2"}
+            continue
+        half = float(student_t.ppf(0.975, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v)))
+        lo, hi = float(v.mean() - half), float(v.mean() + half)
+        verdict = "supported" if lo > 0 else "not supported" if hi < 0 else "inconclusive"
+        out[data] = {"spearman_mean": float(v.mean()), "ci": [lo, hi], "seeds": len(v), "verdict": verdict,
+                     "reason": {"supported": "CI above 0", "not supported": "CI below 0"}.get(verdict, "CI includes 0")}
     return out
 
 
 def run(ctx, p, runner) -> dict:
-    ok, res = analyse_runs(runner.run_tasks("spectra", tasks(ctx, p)))
-    res["follows_tau"] = verdicts(ok)
+    from nets.experiments.sweep import run_with_baselines
+    rows, base = run_with_baselines(runner, "spectra", tasks(ctx, p))
+    ok, res = analyse_runs(rows, base)
+    res["follows_tau"] = verdicts(ok, list(dict.fromkeys(r["data"] for r in rows)))
     return res
 
 
@@ -53,15 +66,22 @@ def section(out, result) -> list[str]:
          "Same ConvActually trained on filtered / synthetic data. If sensitivity follows tau *wherever the variance "
          "sits*, Spearman(S, tau) stays positive and the radial KL to tau stays small for every data variant, "
          "including inverted spectra where the variance is at high frequencies.", ""]
-    rows = [(r["data"], r["seed"], "FAILED", "", "", "", "", "") if "error" in r else
-            (r["data"], r["seed"], r["test_acc"], r["moment1"], r["moment1_tau"], r["spearman_tau"],
-             r["pearson_log_tau"], r["radial_kl_to_tau"]) for r in result["runs"]]
-    lines += markdown_table(("data", "seed", "test acc", "moment 1", "moment 1 of tau", "Spearman(S, tau)",
-                         "Pearson(log S, log tau)", "KL"), rows)
+    rows = [(r["data"], r["seed"], "FAILED", *[""] * 8) if "error" in r else
+            (r["data"], r["seed"], r["test_acc"], r.get("chance"), "yes" if r.get("learned") else f"no: {r.get('gate')}",
+             r["moment1_nodc"], r.get("moment1_nodc_tau"), r["midband_slope"], r.get("midband_slope_tau"),
+             r["spearman_tau"], r["radial_kl_to_tau"]) for r in result["runs"]]
+    lines += markdown_table(("data", "seed", "test acc", "chance", "learned", "moment 1 (no DC)", "of tau",
+                             "mid-band slope", "of tau", "Spearman(S, tau)", "KL"), rows)
+    base = [(r["data"], r["spearman_tau"], r["moment1_nodc"], r["midband_slope"]) for r in result.get("untrained", [])
+            if "error" not in r]
+    if base:
+        lines += ["", "Untrained twins (initial weights, seed 0): how much of the agreement initialisation alone gives.", ""]
+        lines += markdown_table(("data", "Spearman(S, tau)", "moment 1 (no DC)", "mid-band slope"), base)
     lines += ["", f"Does sensitivity follow tau? Rule: {RULE}.", ""]
-    lines += markdown_table(("data", "mean Spearman(S, tau)", "min over seeds", "verdict"),
-                        [(k, v["spearman_mean"], v["spearman_min"], f"**{v['verdict']}**")
-                         for k, v in result.get("follows_tau", {}).items()])
+    lines += markdown_table(("data", "mean Spearman(S, tau)", "95% t-interval", "seeds (learned)", "verdict", "why"),
+                            [(k, v["spearman_mean"], f"[{fmt(v['ci'][0])}, {fmt(v['ci'][1])}]", v["seeds"],
+                              f"**{v['verdict']}**", v.get("reason", ""))
+                             for k, v in result.get("follows_tau", {}).items()])
     return lines + [""]
 
 

@@ -20,13 +20,17 @@ import numpy as np
 from infra.io import atomic_write_json, config_key, crash_point
 
 # How much data and training each preset affords, shared by every trained experiment; an experiment's
-# own presets say what it varies. "quick" fits the whole "all" sweep in <= 20 minutes on 2 CPU cores;
-# "tiny" is the same code path on a few hundred small images (tests and smoke runs); "paper" is App. C.5.
+# own presets say what it varies. "quick" fits the whole "all" sweep in <= 20 minutes on 2 CPU cores
+# (ConvActually only, models that pass the learning gate); "standard" is about 2 hours on 2 cores (more
+# data, longer training, MyrtleCNN and ResNets); "tiny" is the same code path on a few hundred small
+# images (tests and smoke runs); "paper" is appendix C.5 (a GPU).
 SCALES = {
     "tiny": dict(train=dict(n_train=200, n_val=50, max_epochs=2, batch_size=64, patience=1), width=4,
                  base_decay=1e-4, sens_images=50, small_sens_images=30),
-    "quick": dict(train=dict(n_train=3000, n_val=500, n_test=2000, max_epochs=5, batch_size=128, patience=2),
-                  width=16, base_decay=1e-4, sens_images=500, small_sens_images=150),
+    "quick": dict(train=dict(n_train=2500, n_val=500, n_test=2000, max_epochs=10, batch_size=128, patience=1),
+                  width=16, base_decay=1e-4, sens_images=300, small_sens_images=150),
+    "standard": dict(train=dict(n_train=8000, n_val=1000, n_test=2000, max_epochs=20, batch_size=128, patience=2),
+                     width=32, base_decay=1e-4, sens_images=1000, small_sens_images=300),
     "paper": dict(train=dict(), width=64, base_decay=1e-9, sens_images=5000, small_sens_images=5000),
 }
 
@@ -113,8 +117,8 @@ def run_task(task: Task) -> dict:
             if not (out / "sensitivity.json").exists():
                 sensitivity.run(out, "val", task.sens_images, data=data)
             sens = json.loads((out / "sensitivity.json").read_text())
-            result = {"test_acc": res["test_acc"], "val_acc": res["val_acc"], "moment1": sens["moment1"],
-                      "moment2": sens["moment2"], "attempts": attempt + 1}
+            result = {"test_acc": res["test_acc"], "val_acc": res["val_acc"], "attempts": attempt + 1,
+                      **{k: sens[k] for k in ("moment1", "moment2", "moment1_nodc", "moment2_nodc", "midband_slope")}}
             atomic_write_json(done, {"key": task.key, "result": result})
             crash_point("row")
             return {**task.tags, "key": task.key, "run": str(out), **result}
@@ -167,9 +171,70 @@ def similarity(row: dict) -> dict:
     return compare_sensitivity(S, tau_for_run(row["run"]), eq41_lambda(read_config(row["run"]).weight_decay))
 
 
-def analyse_runs(rows: list[dict]) -> tuple[list[dict], dict]:
-    """Adds the similarity statistics to every finished row; returns ``(ok_rows, result skeleton)``."""
+def gate(row: dict) -> dict:
+    """The learning gate (``trends.learning_gate``) of a finished row, from its run folder's ``result.json``
+    (test accuracy, chance) and ``metrics.jsonl`` (training loss per epoch), and how much the weight decay
+    could act: ``decay_exposure = weight_decay * lr * steps`` (x 1 / (1 - momentum) for SGD, whose momentum
+    multiplies every step), the exponent of the shrink factor exp(-exposure) the decay alone applies."""
+    from nets.experiments.trends import learning_gate
+    from nets.training import read_config
+    run = Path(row["run"])
+    res = json.loads((run / "result.json").read_text())
+    losses = [json.loads(line)["train_loss"] for line in (run / "metrics.jsonl").read_text().splitlines() if line]
+    cfg = read_config(run)
+    chance = res.get("chance", 1.0 / max(len(res.get("classes", [])), 1))
+    passed, reason = learning_gate(res["test_acc"], chance, losses)
+    n = json.loads((run / "config.json").read_text()).get("n_train", cfg.n_train or 0)
+    steps = len(losses) * -(-n // cfg.batch_size)
+    boost = 1 / (1 - cfg.momentum) if cfg.optimizer == "sgd" else 1.0
+    return {"learned": passed, "gate": reason, "chance": chance, "epochs": len(losses),
+            "decay_exposure": cfg.weight_decay * cfg.lr * steps * boost}
+
+
+def untrained_tasks(tasks: list[Task]) -> list[Task]:
+    """One untrained twin (``max_epochs = 0``: the initial weights, seed 0) of every distinct configuration
+    among ``tasks`` (tags without the seed): what initialisation alone gives the statistics."""
+    seen, out = set(), []
+    for t in tasks:
+        tags = {k: v for k, v in t.tags.items() if k != "seed"}
+        ident = json.dumps(tags, sort_keys=True, default=str)
+        if ident in seen or t.tags.get("seed") != 0:
+            continue
+        seen.add(ident)
+        train = {**t.train, "max_epochs": 0}
+        key = config_key({**train, "out": None, "sens": t.sens_images}, 12)
+        train["out"] = str(Path(t.train["out"]).parent / f"untrained-{key}")
+        out.append(Task(train, t.sens_images, {**t.tags, "untrained": True}, key))
+    return out
+
+
+def flat_map_stats(shape) -> dict:
+    """The statistics of a flat map (every frequency equally sensitive) on a ``(C, H, W)`` grid."""
+    from nets.measures import summarise
+    return {k: v for k, v in summarise(np.ones(shape), 0).items() if not k.startswith("radial") and k != "n_images"}
+
+
+def run_with_baselines(runner, name: str, tasks: list[Task]) -> tuple[list[dict], list[dict]]:
+    """Run ``tasks`` and their untrained twins in one pass: ``(rows, untrained rows)``."""
+    base = untrained_tasks(tasks)
+    rows = runner.run_tasks(name, tasks + base)
+    return rows[:len(tasks)], rows[len(tasks):]
+
+
+def analyse_runs(rows: list[dict], untrained: list[dict] | None = None) -> tuple[list[dict], dict]:
+    """Adds the similarity statistics and the learning gate (``learned``, ``gate``) to every finished row;
+    returns ``(finished rows, result skeleton)``; ``trends.trend_table`` keeps only those that learned. The skeleton lists every run, the failed ones, the
+    ones the gate excluded (with the reason), the untrained baselines and the flat map's statistics."""
     ok = [r for r in rows if "error" not in r]
     for r in ok:
         r.update(similarity(r))
-    return ok, {"runs": rows, "failed": [r for r in rows if "error" in r]}
+        r.update(gate(r))
+    base = [r for r in (untrained or []) if "error" not in r]
+    for r in base:
+        r.update(similarity(r))
+    res = {"runs": rows, "failed": [r for r in rows if "error" in r],
+           "excluded": [r for r in ok if not r["learned"]], "untrained": untrained or []}
+    if ok:
+        S = np.load(Path(ok[0]["run"]) / "sensitivity.npz", allow_pickle=False)["mean"]
+        res["flat"] = flat_map_stats(S.shape)
+    return ok, res

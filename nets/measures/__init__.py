@@ -18,7 +18,7 @@ from infra.registry import Registry
 from nets.measures.base import Map, Normalised, RunningMean, iter_batches, prepare
 from nets.measures.gradient import frequency_sensitivity, loss_gradient_sensitivity, probe_sensitivity
 from nets.measures.heatmap import fourier_heat_map
-from nets.measures.radial import moment, postprocess, radial_curve, summarise
+from nets.measures.radial import dc_robust, midband_slope, moment, moment_without_dc, postprocess, radial_curve, summarise
 from nets.measures.similarity import compare_sensitivity, radial_kl
 
 
@@ -58,5 +58,6 @@ register_measure("heatmap", fourier_heat_map, "Fourier heat map: error under a g
                  needs_labels=True)
 
 __all__ = ["Map", "MeasureEntry", "Normalised", "RunningMean", "iter_batches", "prepare", "probe_sensitivity", "compare_sensitivity", "fourier_heat_map", "frequency_sensitivity",
-           "loss_gradient_sensitivity", "measure", "measure_names", "moment", "postprocess", "radial_curve",
+           "loss_gradient_sensitivity", "measure", "measure_names", "moment", "moment_without_dc", "midband_slope",
+           "dc_robust", "postprocess", "radial_curve",
            "radial_kl", "register_measure", "summarise", "unregister_measure"]

@@ -24,6 +24,32 @@ def moment(r: np.ndarray, g: np.ndarray, k: int) -> float:
     return float(np.trapezoid(r ** k * g, r) / den)
 
 
+def moment_without_dc(r: np.ndarray, g: np.ndarray, k: int) -> float:
+    """eq. 5.1 over ``r > 0`` only: the moment with the DC term (r = 0) left out. A map that is a bright
+    DC pixel over a flat floor has a small eq. 5.1 moment but the flat map's DC-free one."""
+    r, g = np.asarray(r, float), np.asarray(g, float)
+    keep = r > 0
+    return moment(r[keep], g[keep], k)
+
+
+def midband_slope(r: np.ndarray, g: np.ndarray, lo: float = 2.0, hi: float | None = None) -> float:
+    """Least-squares slope of ``log g`` against ``log r`` for ``lo <= r <= hi`` (default ``hi``: the largest
+    radius over sqrt 2, i.e. N/2 = 16 on a 32x32 grid): the power-law exponent of the radial curve away from
+    DC and the corners. tau of natural images has slope about -2 (the amplitude exponent is half of it)."""
+    r, g = np.asarray(r, float), np.asarray(g, float)
+    hi = r.max() / np.sqrt(2) if hi is None else hi
+    keep = (r >= lo) & (r <= hi) & (g > 0)
+    if keep.sum() < 2:
+        raise ValueError(f"r: expected >= 2 radii with positive g in [{lo}, {hi}], got {int(keep.sum())}")
+    return float(np.polyfit(np.log(r[keep]), np.log(g[keep]), 1)[0])
+
+
+def dc_robust(r: np.ndarray, g: np.ndarray) -> dict:
+    """The DC-robust summaries of a radial curve: moments 1 and 2 without r = 0 and the mid-band slope."""
+    return {"moment1_nodc": moment_without_dc(r, g, 1), "moment2_nodc": moment_without_dc(r, g, 2),
+            "midband_slope": midband_slope(r, g)}
+
+
 def postprocess(r: np.ndarray, g: np.ndarray, neighbours: int = 3) -> np.ndarray:
     """The paper's plotting transform (Fig. 3a): divide by the integral, take logs, then average each point
     with ``neighbours`` points on either side (fewer at the ends)."""
@@ -35,7 +61,9 @@ def postprocess(r: np.ndarray, g: np.ndarray, neighbours: int = 3) -> np.ndarray
 
 
 def summarise(S: np.ndarray, n_images: int) -> dict:
-    """Moments 1 and 2 (eq. 5.1) and the radial curve of a map ``S``, as saved with every run."""
+    """Moments 1 and 2 (eq. 5.1), the DC-robust summaries (:func:`dc_robust`) and the radial curve of a map
+    ``S (C, H, W)``, as saved with every run."""
     r, g = radial_curve(S)
-    return {"n_images": n_images, "moment1": moment(r, g, 1), "moment2": moment(r, g, 2), "radial_r": r.tolist(),
+    return {"n_images": n_images, "moment1": moment(r, g, 1), "moment2": moment(r, g, 2), **dc_robust(r, g),
+            "radial_r": r.tolist(),
             "radial": g.tolist()}

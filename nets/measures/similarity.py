@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import spearmanr
 
-from nets.measures.radial import moment, radial_curve
+from nets.measures.radial import dc_robust, moment, radial_curve
 from theory.equivalence import predicted_lasso_sensitivity, predicted_ridge_shrinkage
 
 
@@ -27,7 +27,8 @@ def compare_sensitivity(S: np.ndarray, tau: np.ndarray, lam: float) -> dict:
     ``lam`` is eq. 4.1's lambda. Returns Spearman(S, tau), Pearson(log S, log tau), Spearman with the ridge
     shrinkage tau/(lam+tau) (Prop. 4.19; rank-equal to tau for lam > 0) and with the LASSO rule
     max(1 - lam/tau, 0) (Prop. A.8, |v_LS| taken flat), the first radial moments (eq. 5.1) of S and of
-    tau, and the KL divergence between their radial distributions.
+    tau, tau's DC-robust summaries (``*_tau``; ``radial.dc_robust``), and the KL divergence between their radial
+    distributions.
     """
     S, tau = np.asarray(S, float), np.asarray(tau, float)
     if S.shape != tau.shape:
@@ -41,4 +42,5 @@ def compare_sensitivity(S: np.ndarray, tau: np.ndarray, lam: float) -> dict:
             "spearman_ridge": _spearman(S, predicted_ridge_shrinkage(tau, lam)),
             "spearman_lasso": _spearman(S, lasso) if np.ptp(lasso) > 0 else float("nan"),
             "moment1_S": moment(rs, gs, 1), "moment1_tau": moment(rt, gt, 1),
+            **{f"{k}_tau": v for k, v in dc_robust(rt, gt).items()},
             "radial_kl_to_tau": radial_kl(rs, gs, gt)}
