@@ -43,17 +43,29 @@ def main(argv=None) -> int:
     out = Path(args.out) if args.out else Path("benchmarks/results") / (
         datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".json")
     from infra.io import atomic_write_json
-    results = []
+    results, skipped = [], {}
     for name in names:
         print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
-        results.append(harness.run_one(name, args.repeats, args.min_time, small=args.small))
+        try:
+            results.append(harness.run_one(name, args.repeats, args.min_time, small=args.small))
+        except harness.Skip as why:   # a peer that is not installed: said, never faked
+            skipped[name] = str(why)
+            print(f"[benchmarks] {name}: SKIPPED: {why}", file=sys.stderr, flush=True)
+            atomic_write_json(out, {**harness.to_json(results, vars(args)), "skipped": skipped})
+            continue
         r = results[-1]
-        print(f"[benchmarks] {name}: {r.speedup:.1f}x ({r.candidate.median_s:.4g} s vs {r.baseline.median_s:.4g} s)",
-              file=sys.stderr, flush=True)
-        atomic_write_json(out, harness.to_json(results, vars(args)))   # partial results survive an interruption
+        extra = "".join(f", {k} {v:.3g}" for k, v in (r.extra or {}).items())
+        print(f"[benchmarks] {name}: {r.speedup:.2f}x ({r.candidate.median_s:.4g} s vs {r.baseline.median_s:.4g} s"
+              f"{extra})", file=sys.stderr, flush=True)
+        atomic_write_json(out, {**harness.to_json(results, vars(args)), "skipped": skipped})   # partial results survive
     m = harness.machine()
     print(f"machine: {m}")
     print(harness.format_table(results))
+    for r in results:
+        if r.extra:
+            print(f"{r.name}: " + ", ".join(f"{k} = {v:.3g}" for k, v in r.extra.items()))
+    for name, why in skipped.items():
+        print(f"{name}: SKIPPED ({why})")
     print(f"written: {out}")
     return 0
 

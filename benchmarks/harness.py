@@ -18,6 +18,10 @@ import numpy as np
 from infra.tables import text_table
 
 
+class Skip(Exception):
+    """Raised by a benchmark's builder when its peer is not installed: the entry says so and is skipped."""
+
+
 @dataclass
 class Case:
     workload: str                    # what is computed, with sizes
@@ -31,6 +35,7 @@ class Case:
     agreement: Callable[[object, object], float] | None = None
     baseline_runs: bool = True       # False: the baseline cannot solve this problem (reason in baseline_name)
     slow_baseline: bool = False      # True: candidate timed as usual, the (minute-long) baseline once
+    extra: dict | None = None        # numbers reported next to the timing (e.g. useful FLOP, GEMM rate)
 
 
 @dataclass
@@ -51,11 +56,12 @@ class Result:
     baseline: Timing
     speedup: float          # baseline median / candidate median
     max_rel_diff: float     # agreement of the two outputs
+    extra: dict | None = None
 
 
 REGISTRY: dict[str, Callable[..., Case]] = {}
 DESCRIPTIONS: dict[str, str] = {}
-MODULES = ["benchmarks.bench_theory", "benchmarks.bench_regression", "benchmarks.bench_nets"]  # each registers its entries on import
+MODULES = ["benchmarks.bench_theory", "benchmarks.bench_regression", "benchmarks.bench_nets", "benchmarks.bench_peers"]  # each registers its entries on import
 
 
 def register(name: str, description: str):
@@ -133,8 +139,14 @@ def run_one(name: str, repeats: int = 5, min_time: float = 0.2, small: bool = Fa
     if case.repeats != 1 and not case.slow_baseline:
         cand = time_call(case.candidate, reps, min_time)
         base = time_call(case.baseline, reps, min_time)
+    extra = dict(case.extra or {})
+    if "useful_flop" in extra:   # rates of both sides, and the candidate's share of the machine's GEMM rate
+        extra["candidate_flop_per_s"] = extra["useful_flop"] / cand.median_s
+        extra["baseline_flop_per_s"] = extra["useful_flop"] / base.median_s
+        if extra.get("gemm_flop_per_s"):
+            extra["candidate_share_of_gemm"] = extra["candidate_flop_per_s"] / extra["gemm_flop_per_s"]
     return Result(name, case.workload, case.candidate_name, case.baseline_name, cand, base,
-                  base.median_s / cand.median_s, diff)
+                  base.median_s / cand.median_s, diff, extra or None)
 
 
 def machine() -> dict:
@@ -154,7 +166,7 @@ def format_table(results: list[Result]) -> str:
     head = ("benchmark", "workload", "candidate", "baseline", "cand. median", "base. median", "speedup")
     fmt = lambda t: f"{t.median_s * 1e3:.3g} ms [{t.q25_s * 1e3:.3g}-{t.q75_s * 1e3:.3g}]"  # noqa: E731
     rows = [(r.name, r.workload, r.candidate_name, r.baseline_name, fmt(r.candidate), fmt(r.baseline),
-             f"{r.speedup:.1f}x") for r in results]
+             f"{r.speedup:.2f}x") for r in results]
     return text_table(head, rows)
 
 

@@ -84,3 +84,50 @@ def test_gpu_check_dry_runs_every_step(tmp_path):
     assert r["fft_vs_cudnn"]["speedup"] > 0 and all(v["images_per_s_float32"] > 0 for v in r["models"].values())
     assert set(r["sensitivity"]) == {"convactually", "myrtle"} and len(r["depth"]["runs"]) == 2
     assert "Hypothesis I" in (out / "gpu_check.md").read_text()
+
+
+def test_missing_peer_is_reported_as_skipped_never_timed(monkeypatch, tmp_path, capsys):
+    """An entry whose peer is not installed says so (stdout and JSON) and times nothing."""
+    from benchmarks.__main__ import main
+
+    def build(small=False):
+        raise harness.Skip("peerlib is not installed")
+    monkeypatch.setattr(harness, "load_all", lambda: None)
+    monkeypatch.setitem(harness.REGISTRY, "_peer", build)
+    out = tmp_path / "b.json"
+    assert main(["_peer", "--out", str(out)]) == 0
+    assert "_peer: SKIPPED (peerlib is not installed)" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert data["results"] == [] and data["skipped"] == {"_peer": "peerlib is not installed"}
+
+
+def test_fft_layer_ten_line_reference_matches_nn_conv2d():
+    """The ten-line FFT baseline is itself checked against nn.Conv2d (circular, 'same'), odd and even sizes."""
+    import torch
+    from benchmarks.bench_peers import ten_line_conv
+    from nets.models.layers import same_padding_shift
+    for H in (5, 6):
+        torch.manual_seed(H)
+        conv = torch.nn.Conv2d(3, 4, H, padding="same", padding_mode="circular").double()
+        x = torch.randn(2, 3, H, H, dtype=torch.float64)
+        s = same_padding_shift(H)
+        got = ten_line_conv(x, conv.weight, conv.bias, (s, s))
+        assert torch.allclose(got, conv(x), atol=1e-10), H
+
+
+def test_real_fourier_design_is_the_pixel_design_in_the_real_basis():
+    """The peers' O(N d) design from x_hat equals X Q with Q the real orthonormal Fourier basis of the cvxpy
+    reference (an independent construction through idft2 of every basis vector), and its groups and weights
+    match that basis's."""
+    import numpy as np
+    from benchmarks.bench_peers import real_fourier_design
+    from theory.cvx_reference import real_fourier_basis
+    from theory.dft import dft2
+    rng = np.random.default_rng(0)
+    for shape in ((2, 4, 4), (1, 5, 6)):
+        x = rng.standard_normal((7,) + shape)
+        Z, groups, weights = real_fourier_design(dft2(x))
+        Q, group, weight = real_fourier_basis(shape)
+        assert np.allclose(Z, x.reshape(7, -1) @ Q, atol=1e-12)
+        assert [list(np.nonzero(group == g)[0]) for g in range(len(weight))] == groups
+        assert np.allclose(weights, weight)

@@ -161,18 +161,20 @@ def test_registry_end_to_end_cache_and_report(tmp_path):
         assert (out / "experiments" / f"{name}.json").exists(), name
     depth = json.loads((out / "experiments" / "depth.json").read_text())
     data = load_dataset(TINY_DATA)
-    t = tau(data.normalised("train"))
     report = (out / "report.md").read_text()
     for r in depth["runs"]:
+        n_train = json.loads((Path(r["run"]) / "config.json").read_text())["config"]["n_train"]
+        t = tau(data.normalised("train")[:n_train])      # tau of the images this run trained on
         S = np.load(Path(r["run"]) / "sensitivity.npz")["mean"]
         rr, g = radial_curve(S)
         assert r["moment1"] == pytest.approx(moment(rr, g, 1), rel=1e-12)
         assert r["spearman_tau"] == pytest.approx(spearmanr(S.ravel(), t.ravel()).statistic, abs=1e-9)
-        assert r["test_acc"] == json.loads((Path(r["run"]) / "result.json").read_text())["test_acc"]
-        assert f"| convactually | {r['depth']} | 0 | {r['test_acc']:.3g} | {r['moment1']:.3g} |" in report
-    tr = trend(depth["hypothesis_I"]["convactually"]["moment1"]["x"],
-               [[r["moment1"] for r in depth["runs"] if r["depth"] == d] for d in (1, 2, 3)])
-    assert tr["verdict"] == depth["hypothesis_I"]["convactually"]["moment1"]["verdict"] == "inconclusive"  # 1 seed
+        res = json.loads((Path(r["run"]) / "result.json").read_text())
+        assert r["test_acc"] == res["test_acc"]
+        assert f"| convactually | natural | {r['depth']} | 0 | {r['test_acc']:.3g} | {res['chance']:.3g} |" in report
+        assert f"| {r['moment1']:.3g} | {r['moment1_nodc']:.3g} |" in report
+    tr = trend([1, 2, 3], [[r["moment1"] for r in depth["runs"] if r["depth"] == d] for d in (1, 2, 3)])
+    assert tr["verdict"] == depth["hypothesis_I"]["natural"]["moment1"]["verdict"] == "inconclusive"  # 1 seed
     mtimes = {f: f.stat().st_mtime for f in (out / "runs").glob("*/metrics.jsonl")}
     p = run(out)
     assert p.returncode == 0

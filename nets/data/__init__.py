@@ -33,9 +33,13 @@ register_dataset("folder", folder, "your images: one subfolder per class, PNG/JP
 register_dataset("npz", npz_file, "your arrays: x (N, C, H, W), y (N,) in an .npz (npz:PATH)", takes_path=True)
 
 
-def load(spec: str, data_root=None, seed: int = 0, filter: str | None = None) -> ImageData:
-    """``load_dataset`` then, if given, ``apply_filter``: the one door every CLI and experiment uses."""
+def load(spec: str, data_root=None, seed: int = 0, filter: str | None = None,
+         limits: tuple[int | None, int | None, int | None] | None = None) -> ImageData:
+    """``load_dataset``, then the first ``limits = (n_train, n_val, n_test)`` images of each split if given
+    (``ImageData.head``), then, if given, ``apply_filter``: the one door every CLI and experiment uses."""
     data = load_dataset(spec, data_root=data_root, seed=seed)
+    if limits is not None:
+        data = data.head(*limits)
     return apply_filter(data, filter) if filter else data
 
 

@@ -63,6 +63,15 @@ class ImageData:
     def shape(self) -> tuple[int, int, int]:
         return tuple(self.x_train.shape[1:])
 
+    def head(self, n_train: int | None = None, n_val: int | None = None, n_test: int | None = None) -> "ImageData":
+        """The first ``n`` images of each split (None: all), keeping this dataset's normalisation: what a run
+        uses, so that a filter is computed on those images only (not on 50,000 to train on 2,500)."""
+        if n_train is None and n_val is None and n_test is None:
+            return self
+        return ImageData(self.name, self.x_train[:n_train], self.y_train[:n_train], self.x_val[:n_val],
+                         self.y_val[:n_val], self.x_test[:n_test], self.y_test[:n_test], self.classes,
+                         self.mean, self.std, dict(self.meta))
+
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """``(x, y)`` of ``"train"``, ``"val"`` or ``"test"``."""
         if name not in ("train", "val", "test"):

@@ -8,7 +8,7 @@ import numpy as np
 from infra.tables import markdown_table
 from nets.experiments.registry import Experiment
 
-PRESETS = {p: dict(filters=[None, "standardise", "highpass:0.5", "whiten", "invert"])
+PRESETS = {p: dict(filters=[None, "standardise", "highpass:0.5", "whiten", "invert"], n_train=10000)
            for p in ("tiny", "quick", "standard", "paper")}
 
 
@@ -35,7 +35,8 @@ def mean_colour_accuracy(data) -> dict:
 def run(ctx, p, runner) -> dict:
     from nets.data import load
     variants = [{"dataset": ctx.dataset, "filter": f or "none",
-                 **mean_colour_accuracy(load(ctx.dataset, data_root=ctx.data_root, filter=f))} for f in p["filters"]]
+                 **mean_colour_accuracy(load(ctx.dataset, data_root=ctx.data_root, filter=f,
+                                             limits=(p["n_train"], None, None)))} for f in p["filters"]]
     return {"dataset": ctx.dataset, "variants": variants}
 
 
@@ -45,7 +46,7 @@ def section(out, res) -> list[str]:
             "above chance means the labels can be decided by colour, so sensitivity concentrated at DC is expected "
             "whatever the paper's mechanism.", ""] + markdown_table(
         ("dataset", "filter", "mean-colour test accuracy", "chance", "classes", "train / test images"),
-        [(v["dataset"], v["filter"], v["test_accuracy"], v["chance"], v["classes"], f"{v['n_train']} / {v['n_test']}")
+        [(v["dataset"], v.get("filter", "none"), v["test_accuracy"], v["chance"], v["classes"], f"{v['n_train']} / {v['n_test']}")
          for v in res.get("variants", [res])]) + [""]
 
 

@@ -19,7 +19,7 @@ SGD = dict(optimizer="sgd", lr=3e-4, momentum=0.9)
 PRESETS = {
     "tiny": dict(decay_depth=2, decays=[1e-4, 1e-2, 1e-1], variants=["natural"], convactually_train=SGD,
                  myrtle_decays=[1e-4], myrtle_train=dict(n_train=100, n_val=50, max_epochs=1)),
-    "quick": dict(decay_depth=3, decays=[1e-2, 1e-1, 3e-1, 1.0, 3.0], variants=["natural", "standardised"],
+    "quick": dict(decay_depth=2, decays=[1e-2, 1e-1, 3e-1, 1.0, 3.0], variants=["natural", "standardised"],
                   convactually_train=SGD, myrtle_decays=[], myrtle_train=dict()),
     "standard": dict(decay_depth=3, decays=[1e-3, 1e-2, 1e-1, 3e-1, 1.0, 3.0], variants=["natural", "standardised"],
                      convactually_train=SGD, myrtle_decays=[1e-4, 1e-3, 1e-2, 1e-1, 1.0],

@@ -11,30 +11,61 @@ from infra.tables import fmt, markdown_table
 
 
 def sweep_figure(rows, var: str, title: str, path: Path) -> None:
-    """Sensitivity images (seed 0), post-processed radial curves and moments vs the varied parameter."""
+    """Row 1: log sensitivity (channel mean, DC at the centre, seed 0) per value of ``var`` on one shared colour
+    scale with a colorbar and frequency axes. Row 2: radial curves (paper's smoothing), the DC-free first
+    moment and eq. 5.1's first moment on separate axes (every seed a point, mean +- sd), test accuracy
+    against chance. Runs excluded by the learning gate are drawn as open markers."""
     from nets.measures import postprocess, radial_curve
-    from nets.plots import spectrum_image, use_agg
+    from nets.plots import use_agg
     plt = use_agg()
     ok = [r for r in rows if "error" not in r]
     xs = sorted({r[var] for r in ok})
-    fig, axes = plt.subplots(2, max(len(xs), 2), figsize=(2.6 * max(len(xs), 2), 5.6))
+    maps = {}
+    for x in xs:
+        r0 = min((r for r in ok if r[var] == x), key=lambda r: r.get("seed", 0))
+        maps[x] = np.load(Path(r0["run"]) / "sensitivity.npz", allow_pickle=False)["mean"]
+    logs = {x: np.log10(np.fft.fftshift(S.mean(0)) + 1e-30) for x, S in maps.items()}
+    lo = min(float(v.min()) for v in logs.values())
+    hi = max(float(v.max()) for v in logs.values())
+    ncol = max(len(xs), 4)
+    fig, axes = plt.subplots(2, ncol, figsize=(2.7 * ncol, 6.0), squeeze=False)
+    H, W = next(iter(maps.values())).shape[-2:]
+    ext = (-W // 2 - 0.5, W - W // 2 - 0.5, -H // 2 - 0.5, H - H // 2 - 0.5)
+    im = None
     for i, x in enumerate(xs):
-        r0 = next(r for r in ok if r[var] == x)
-        S = np.load(Path(r0["run"]) / "sensitivity.npz", allow_pickle=False)["mean"]
-        axes[0, i].imshow(spectrum_image(S), origin="lower")
-        axes[0, i].set(title=f"{var} = {x:g}", xticks=[], yticks=[])
+        im = axes[0, i].imshow(logs[x], origin="lower", vmin=lo, vmax=hi, extent=ext, cmap="viridis")
+        axes[0, i].set(title=f"{var} = {x:g}", xlabel="k_j")
+        if i == 0:
+            axes[0, i].set_ylabel("k_i")
+    for ax in axes[0, len(xs):]:
+        ax.axis("off")
+    if im is not None:
+        fig.colorbar(im, ax=list(axes[0, :len(xs)]), label="log10 sensitivity (seed 0)", shrink=0.8)
+    ax = axes[1, 0]
+    for x, S in maps.items():
         rr, g = radial_curve(S)
-        axes[1, 0].plot(rr, postprocess(rr, g), label=f"{var}={x:g}")
-    axes[1, 0].set(xlabel="r", ylabel="log normalised sensitivity", title="radial (smoothed)")
-    axes[1, 0].legend(fontsize=7)
-    ax = axes[1, 1]
-    for m in ("moment1", "moment2"):
-        means = [np.mean([r[m] for r in ok if r[var] == x]) for x in xs]
-        sds = [np.std([r[m] for r in ok if r[var] == x]) for x in xs]
-        ax.errorbar(xs, means, yerr=sds, marker="o", label=m)
-    ax.set(xscale="log" if var == "weight_decay" else "linear", xlabel=var, title="moments (eq. 5.1), mean +- sd")
-    ax.legend(fontsize=7)
-    for ax in axes[1, 2:]:
+        ax.plot(rr, postprocess(rr, g), label=f"{x:g}")
+    ax.set(xlabel="r = |k|", ylabel="log normalised sensitivity", title="radial (smoothed, seed 0)")
+    ax.legend(fontsize=6, title=var, title_fontsize=6)
+    logx = var == "weight_decay"
+    for ax, stat, label in ((axes[1, 1], "moment1_nodc", "moment 1 without DC"), (axes[1, 2], "moment1", "moment 1 (eq. 5.1)")):
+        for r in ok:
+            ax.plot(r[var], r[stat], "o", ms=4, color="C0", mfc="C0" if r.get("learned", True) else "none", alpha=0.7)
+        means = [np.mean([r[stat] for r in ok if r[var] == x]) for x in xs]
+        sds = [np.std([r[stat] for r in ok if r[var] == x]) for x in xs]
+        ax.errorbar(xs, means, yerr=sds, color="k", capsize=3, lw=1)
+        ax.set(xscale="log" if logx else "linear", xlabel=var, title=label)
+    ax = axes[1, 3]
+    for r in ok:
+        ax.plot(r[var], r["test_acc"], "o", ms=4, color="C2", mfc="C2" if r.get("learned", True) else "none")
+    chance = [r.get("chance") for r in ok if r.get("chance") is not None]
+    if chance:
+        ax.axhline(np.mean(chance), color="grey", ls=":", label="chance")
+        ax.axhline(2 * np.mean(chance), color="grey", ls="--", label="gate (2 x chance)")
+        ax.legend(fontsize=6)
+    ax.set(xscale="log" if logx else "linear", xlabel=var, ylabel="test accuracy", title="accuracy (open: excluded)",
+           ylim=(0, 1))
+    for ax in axes[1, 4:]:
         ax.axis("off")
     fig.suptitle(title)
     atomic_save_figure(fig, path, dpi=90)

@@ -27,9 +27,9 @@ from infra.io import atomic_write_json, config_key, crash_point
 SCALES = {
     "tiny": dict(train=dict(n_train=200, n_val=50, max_epochs=2, batch_size=64, patience=1), width=4,
                  base_decay=1e-4, sens_images=50, small_sens_images=30),
-    "quick": dict(train=dict(n_train=2500, n_val=500, n_test=2000, max_epochs=10, batch_size=128, patience=1),
+    "quick": dict(train=dict(n_train=2500, n_val=500, n_test=2000, max_epochs=10, lr_drops=[7, 9], batch_size=128),
                   width=16, base_decay=1e-4, sens_images=300, small_sens_images=150),
-    "standard": dict(train=dict(n_train=8000, n_val=1000, n_test=2000, max_epochs=20, batch_size=128, patience=2),
+    "standard": dict(train=dict(n_train=8000, n_val=1000, n_test=2000, max_epochs=20, lr_drops=[14, 18], batch_size=128),
                      width=32, base_decay=1e-4, sens_images=1000, small_sens_images=300),
     "paper": dict(train=dict(), width=64, base_decay=1e-9, sens_images=5000, small_sens_images=5000),
 }
@@ -174,21 +174,24 @@ def similarity(row: dict) -> dict:
 def gate(row: dict) -> dict:
     """The learning gate (``trends.learning_gate``) of a finished row, from its run folder's ``result.json``
     (test accuracy, chance) and ``metrics.jsonl`` (training loss per epoch), and how much the weight decay
-    could act: ``decay_exposure = weight_decay * lr * steps`` (x 1 / (1 - momentum) for SGD, whose momentum
-    multiplies every step), the exponent of the shrink factor exp(-exposure) the decay alone applies."""
+    could act: ``decay_exposure = weight_decay * sum over steps of lr`` (x 1 / (1 - momentum) for SGD, whose
+    momentum multiplies every step), the exponent of the shrink factor exp(-exposure) the decay alone applies."""
     from nets.experiments.trends import learning_gate
     from nets.training import read_config
     run = Path(row["run"])
     res = json.loads((run / "result.json").read_text())
-    losses = [json.loads(line)["train_loss"] for line in (run / "metrics.jsonl").read_text().splitlines() if line]
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
+    # the gate compares the end-of-epoch training loss (``train_loss_end``, last two epochs) where recorded
+    losses = [m.get("train_loss_end", m["train_loss"]) for m in metrics]
     cfg = read_config(run)
     chance = res.get("chance", 1.0 / max(len(res.get("classes", [])), 1))
     passed, reason = learning_gate(res["test_acc"], chance, losses)
     n = json.loads((run / "config.json").read_text()).get("n_train", cfg.n_train or 0)
-    steps = len(losses) * -(-n // cfg.batch_size)
+    # each metrics row records the lr *after* its epoch's scheduler step: epoch e ran at row e-1's lr
+    lrs = [cfg.lr] + [m["lr"] for m in metrics[:-1]]
     boost = 1 / (1 - cfg.momentum) if cfg.optimizer == "sgd" else 1.0
     return {"learned": passed, "gate": reason, "chance": chance, "epochs": len(losses),
-            "decay_exposure": cfg.weight_decay * cfg.lr * steps * boost}
+            "decay_exposure": cfg.weight_decay * sum(lrs[:len(metrics)]) * -(-n // cfg.batch_size) * boost}
 
 
 def untrained_tasks(tasks: list[Task]) -> list[Task]:

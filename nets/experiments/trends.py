@@ -26,7 +26,8 @@ STATISTICS = {"moment1_nodc": "decreasing", "moment1": "decreasing", "moment2_no
 HEADLINE = "moment1_nodc"
 
 #: The learning gate: a run enters a verdict only if its test accuracy is at least ``min_acc_ratio`` x chance
-#: and its training loss changed by at most ``max_loss_change`` (relative) over its last epoch.
+#: and its training loss (of the model at the end of each epoch, over the whole training split) changed by at
+#: most ``max_loss_change`` (relative) over its last epoch.
 GATE = {"min_acc_ratio": 2.0, "max_loss_change": 0.02}
 
 
@@ -43,7 +44,8 @@ def trend(xs, values_per_x, n_boot: int = 2000, seed: int = 0, direction: str = 
 
     xs: ``(n,)`` values of the varied parameter; values_per_x: ``n`` lists of per-seed values.
     Returns ``slope``, ``slope_ci`` (bootstrap), ``slope_t_ci`` (pooled least squares), ``spearman``,
-    ``ci`` (bootstrap of rho), ``verdict``, ``reason``, ``seeds`` (fewest at any x), ``means``.
+    ``ci`` (bootstrap of rho), ``verdict``, ``reason``, ``seeds`` (fewest at any x), ``points``, ``means``.
+    A verdict needs some value with >= 2 seeds and >= 3 residual degrees of freedom.
     """
     xs = np.asarray(xs, float)
     vals = [np.asarray(v, float) for v in values_per_x]
@@ -72,15 +74,16 @@ def trend(xs, values_per_x, n_boot: int = 2000, seed: int = 0, direction: str = 
     down = direction == "decreasing"
     pred = (s_hi < 0 and t_hi < 0) if down else (s_lo > 0 and t_lo > 0)
     anti = (s_lo > 0 and t_lo > 0) if down else (s_hi < 0 and t_hi < 0)
-    if n_seeds < 2:
-        verdict, reason = "inconclusive", "one seed: no spread to build a CI from"
+    if max(len(v) for v in vals) < 2 or dof < 3:
+        # no value has a replicate: the residual spread would be lack of fit, not seed noise
+        verdict, reason = "inconclusive", "one seed per value: no spread to build a CI from"
     else:
         verdict = "supported" if pred else "not supported" if anti else "inconclusive"
         reason = ("both CIs of the slope exclude 0 on the predicted side" if pred else
                   "both CIs of the slope exclude 0 on the other side" if anti else
                   "a CI of the slope includes 0 (or the two disagree)")
     return {"spearman": _rho(xs, means), "ci": [r_lo, r_hi], "slope": _slope(xs, means), "slope_ci": [s_lo, s_hi],
-            "slope_t_ci": [t_lo, t_hi], "verdict": verdict, "reason": reason, "seeds": n_seeds,
+            "slope_t_ci": [t_lo, t_hi], "verdict": verdict, "reason": reason, "seeds": n_seeds, "points": len(X),
             "means": means.tolist(), "direction": direction}
 
 
