@@ -284,3 +284,72 @@ def test_mean_colour_control_planted():
     assert mean_colour_accuracy(make(True))["test_accuracy"] > 0.95
     r = mean_colour_accuracy(make(False))
     assert r["test_accuracy"] < r["chance"] + 0.15
+
+
+def _linear_readout(C, H, W, K, seed):
+    """The identity followed by a fixed linear read-out (float64), and its matrix."""
+    import torch
+    torch.manual_seed(seed)
+    lin = torch.nn.Linear(C * H * W, K, bias=True).double()
+    return torch.nn.Sequential(torch.nn.Flatten(), lin), lin.weight.detach().numpy(), lin.bias.detach().numpy()
+
+
+def _grating(C, H, W, ki, kj):
+    """cos(2 pi (ki h / H + kj w / W)) of unit norm per channel, built by explicit loops: (H, W)."""
+    g = np.array([[np.cos(2 * np.pi * (ki * h / H + kj * w / W)) for w in range(W)] for h in range(H)])
+    return g / np.linalg.norm(g)
+
+
+def test_published_heat_map_matches_closed_form_of_a_linear_readout():
+    """Published convention (pixel space, sign per image and channel, clip to [0, 1], then normalise): for the
+    identity followed by a fixed linear read-out, the error at a few frequencies equals the closed form
+    argmax(A ((clip(x + eps s v_k) - m) / sd) + b) computed here in numpy; epsilon large enough to clip."""
+    import torch
+    from nets.measures import fourier_heat_map
+    C, H, W, N, K, eps = 3, 6, 5, 60, 4, 0.8
+    model, A, b = _linear_readout(C, H, W, K, 0)
+    rng = np.random.default_rng(1)
+    x = rng.random((N, C, H, W))
+    y = rng.integers(0, K, N)
+    m, sd = np.array([0.4, 0.5, 0.6]), np.array([0.2, 0.25, 0.3])
+    hm = fourier_heat_map(model, torch.tensor(x), torch.tensor(y), epsilon=eps, seed=5, normalise=(m, sd))
+    sign = np.random.default_rng(5).choice([-1.0, 1.0], (N, C))
+    clipped = 0
+    for ki, kj in [(0, 0), (1, 0), (0, 2), (2, 3), (3, 1)]:
+        v = _grating(C, H, W, ki, kj)
+        xp = x + eps * sign[:, :, None, None] * v
+        clipped += int(((xp < 0) | (xp > 1)).sum())
+        z = (np.clip(xp, 0, 1) - m[:, None, None]) / sd[:, None, None]
+        ref = float(((z.reshape(N, -1) @ A.T + b).argmax(1) != y).mean())
+        assert hm.mean[ki, kj] == pytest.approx(ref, abs=1e-12), (ki, kj)
+    assert clipped > 0   # the clip is exercised
+
+
+def test_first_order_heat_map_is_the_exact_logit_change_of_a_linear_model():
+    """For a linear read-out the first-order map is exact: E_n |A (eps s_n * v_k) / sd| per frequency, with the
+    heat map's signs; and for a nonlinear model it matches a small-epsilon finite difference."""
+    import torch
+    from nets.measures import first_order_heat_map
+    C, H, W, N, K, eps = 3, 6, 5, 30, 4, 0.5
+    model, A, _ = _linear_readout(C, H, W, K, 2)
+    rng = np.random.default_rng(3)
+    x = torch.tensor(rng.random((N, C, H, W)))
+    m, sd = np.array([0.4, 0.5, 0.6]), np.array([0.2, 0.25, 0.3])
+    fo = first_order_heat_map(model, x, epsilon=eps, seed=7, normalise=(m, sd), batch_size=7)
+    sign = np.random.default_rng(7).choice([-1.0, 1.0], (N, C))
+    for ki, kj in [(0, 0), (1, 0), (0, 2), (2, 3), (3, 4), (5, 1)]:
+        d = eps * sign[:, :, None, None] * _grating(C, H, W, ki, kj) / sd[:, None, None]
+        ref = np.linalg.norm(d.reshape(N, -1) @ A.T, axis=1).mean()
+        # rel 1e-6: Normalised stores mean / std as float32 (a 1e-8 relative rounding of sd)
+        assert fo.mean[ki, kj] == pytest.approx(ref, rel=1e-6), (ki, kj)
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(C * H * W, 8), torch.nn.Tanh(),
+                              torch.nn.Linear(8, K)).double()
+    small = 1e-6
+    fo = first_order_heat_map(net, x, epsilon=small, seed=7, normalise=(m, sd))
+    with torch.no_grad():
+        for ki, kj in [(1, 0), (2, 3)]:
+            d = torch.tensor(small * sign[:, :, None, None] * _grating(C, H, W, ki, kj) / sd[:, None, None])
+            z = (x - torch.tensor(m)[:, None, None]) / torch.tensor(sd)[:, None, None]
+            ref = (net(z + d) - net(z)).norm(dim=1).mean().item()
+            assert fo.mean[ki, kj] == pytest.approx(ref, rel=1e-4), (ki, kj)

@@ -35,7 +35,7 @@ def run(ctx, p, runner) -> dict:
 
     import torch
 
-    from nets.measures import fourier_heat_map
+    from nets.measures import first_order_heat_map, fourier_heat_map
     from nets.training import load_trained
     depth = json.loads((ctx.out / "experiments" / "depth.json").read_text())
     rows = [r for r in depth["runs"] if "error" not in r and r.get("seed") == 0 and r.get("data", "natural") == "natural"
@@ -58,12 +58,21 @@ def run(ctx, p, runner) -> dict:
         atomic_write(Path(r["run"]) / "heatmap.npy", lambda f, m=hm: np.save(f, m))
         S = np.load(Path(r["run"]) / "sensitivity.npz", allow_pickle=False)["mean"].mean(0)
         reliability = _spearman(halves[0].mean.ravel(), halves[1].mean.ravel())
+        norm = (data.mean, data.std)
+        fo = [first_order_heat_map(model, x[s], epsilon=p["epsilon"], normalise=norm, seed=k).mean
+              for k, s in enumerate((slice(0, n // 2), slice(n // 2, n)))]
+        fo_map = (fo[0] * (n // 2) + fo[1] * (n - n // 2)) / n
+        fo_rel = _spearman(fo[0].ravel(), fo[1].ravel())
         out.append({"run": r["run"], "depth": r.get("depth"), "test_acc": r.get("test_acc"), "n_images": n,
                     "epsilon": p["epsilon"], "clean_error": 1 - r.get("test_acc", float("nan")),
                     "mean_error": float(np.nanmean(hm)), "max_se": se, "split_half_spearman": reliability,
                     "noise": bool(not reliability >= RELIABLE),
                     "spearman_heatmap_vs_sensitivity": float("nan") if not reliability >= RELIABLE else
-                    _spearman(hm.ravel(), S.ravel())})
+                    _spearman(hm.ravel(), S.ravel()),
+                    "first_order_split_half_spearman": fo_rel,
+                    "spearman_first_order_vs_sensitivity": _spearman(fo_map.ravel(), S.ravel()),
+                    "spearman_first_order_vs_heatmap": float("nan") if not reliability >= RELIABLE else
+                    _spearman(fo_map.ravel(), hm.ravel())})
     return {"maps": out}
 
 
@@ -73,13 +82,24 @@ def section(out, result) -> list[str]:
              "and channel, clipped, then normalised. Split-half reliability = Spearman between the maps of the two "
              f"halves of the images; below {RELIABLE} the map is labelled noise and not correlated. Clean error = "
              "1 - test accuracy (the heat map uses the first test images).", ""]
+    noise = "noise: not correlated"
     lines += markdown_table(("run", "depth", "images", "epsilon", "clean error", "mean error under grating",
-                             "max SE", "split-half Spearman", "Spearman(heat map, sensitivity)"),
+                             "max SE", "split-half Spearman", "Spearman(heat map, sensitivity)",
+                             "first-order map: split-half", "Spearman(first-order, sensitivity)",
+                             "Spearman(first-order, heat map)"),
                             [(Path(m["run"]).name, m["depth"], m.get("n_images"), m.get("epsilon"), m.get("clean_error"),
                               m.get("mean_error"), m.get("max_se"), m.get("split_half_spearman"),
-                              "noise: not correlated" if m.get("noise") else m.get("spearman_heatmap_vs_sensitivity"))
-                             if "skipped" not in m else (Path(m["run"]).name, m["depth"], m["skipped"], *[""] * 6)
+                              noise if m.get("noise") else m.get("spearman_heatmap_vs_sensitivity"),
+                              m.get("first_order_split_half_spearman"), m.get("spearman_first_order_vs_sensitivity"),
+                              noise if m.get("noise") else m.get("spearman_first_order_vs_heatmap"))
+                             if "skipped" not in m else (Path(m["run"]).name, m["depth"], m["skipped"], *[""] * 9)
                              for m in result["maps"]])
+    lines += ["", "The first-order map is the expected change of the logits under the same grating and signs, to "
+              "first order (``nets.measures.first_order_heat_map``): the quantity that links the heat map (label "
+              "flips under a finite grating) to gradient sensitivity (the logits' response to one complex basis "
+              "vector). The heat maps are per pixel unit and gradient sensitivity per normalised unit, averaged over "
+              "channels before the rank correlation (the 1 / std_c rescaling between the units changes that average "
+              "slightly)."]
     return lines + [""]
 
 

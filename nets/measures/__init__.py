@@ -17,7 +17,7 @@ from infra.registry import Registry
 
 from nets.measures.base import Map, Normalised, RunningMean, iter_batches, prepare
 from nets.measures.gradient import frequency_sensitivity, loss_gradient_sensitivity, probe_sensitivity
-from nets.measures.heatmap import fourier_heat_map
+from nets.measures.heatmap import first_order_heat_map, fourier_heat_map
 from nets.measures.radial import dc_robust, midband_slope, moment, moment_without_dc, postprocess, radial_curve, summarise
 from nets.measures.similarity import compare_sensitivity, radial_kl
 
@@ -56,8 +56,10 @@ register_measure("loss_gradient", lambda model, x, y, **kw: loss_gradient_sensit
                  "E|<grad_x cross-entropy, e_cij>|", needs_labels=True)
 register_measure("heatmap", fourier_heat_map, "Fourier heat map: error under a grating (Yin et al. 2019)",
                  needs_labels=True)
+register_measure("first_order_heatmap", lambda model, x, y=None, **kw: first_order_heat_map(model, x, **kw),
+                 "first-order heat map: expected logit change under the heat map's grating")
 
 __all__ = ["Map", "MeasureEntry", "Normalised", "RunningMean", "iter_batches", "prepare", "probe_sensitivity", "compare_sensitivity", "fourier_heat_map", "frequency_sensitivity",
-           "loss_gradient_sensitivity", "measure", "measure_names", "moment", "moment_without_dc", "midband_slope",
+           "first_order_heat_map", "loss_gradient_sensitivity", "measure", "measure_names", "moment", "moment_without_dc", "midband_slope",
            "dc_robust", "postprocess", "radial_curve",
            "radial_kl", "register_measure", "summarise", "unregister_measure"]

@@ -19,8 +19,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nets.measures.base import Map, iter_batches, prepare
-from theory.dft import conjugate_indices, idft2, signed_frequencies
+from nets.measures.base import Map, RunningMean, iter_batches, prepare
+from theory.dft import conjugate_indices, dft2, idft2, signed_frequencies
 
 
 def fourier_heat_map(model, x, y, epsilon: float = 4.0, seed: int = 0, batch_size: int = 500, *,
@@ -70,3 +70,42 @@ def fourier_heat_map(model, x, y, epsilon: float = 4.0, seed: int = 0, batch_siz
                {"measure": "heatmap", "epsilon": epsilon, "max_frequency": max_frequency,
                 "convention": "published: pixel space, sign per image and channel, clipped to [0, 1]" if published
                 else "input space, sign per image, unclipped"})
+
+
+def first_order_heat_map(model, x, epsilon: float = 4.0, seed: int = 0, batch_size: int = 256, *, normalise=None,
+                         device=None) -> Map:
+    """The heat map's first-order counterpart: ``E_n || J_n (epsilon s_n * v_k) ||_2``, the expected change of
+    the K logits under the same grating and signs as :func:`fourier_heat_map` (same ``seed``), to first order.
+
+    It links the two measures: gradient sensitivity is ``E_n ||J_n e_k||`` on one complex basis vector, the
+    heat map counts label flips under a finite grating ``v_k``, and this map is the linear response to that
+    grating. ``<g, v_k> = sqrt2 Re dft2(g)_k`` (``Re dft2(g)_k`` at self-conjugate k) per channel, so one
+    batched backward pass per output gives every frequency. Returns ``mean, se: (H, W)``, FFT order.
+    """
+    if not (isinstance(epsilon, (int, float)) and np.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"epsilon: expected a finite number >= 0, got {epsilon!r}")
+    model, device = prepare(model, normalise, device)
+    x = torch.cat([p[0] for p in iter_batches(x, None, 10 ** 9 if isinstance(x, (torch.Tensor, np.ndarray))
+                                             else batch_size, device)])
+    N, C, H, W = x.shape
+    published = normalise is not None
+    rng = np.random.default_rng(seed)   # the same draws as fourier_heat_map: sign per image (and channel)
+    sign = torch.tensor(rng.choice([-1.0, 1.0], (N, C) if published else N), dtype=x.dtype, device=device)
+    sign = sign if published else sign[:, None].expand(N, C) / np.sqrt(C)   # input space: unit norm over C x H x W
+    I, J = conjugate_indices(H, W)
+    selfconj = torch.tensor((np.arange(H)[:, None] == I) & (np.arange(W)[None, :] == J), device=device)
+    factor = torch.where(selfconj, 1.0, np.sqrt(2.0)).to(x.dtype)
+    acc = RunningMean()
+    for s in range(0, N, batch_size):
+        xb = x[s:s + batch_size].detach().clone().requires_grad_(True)
+        out = model(xb)
+        K = out.shape[1]
+        cot = torch.zeros((K,) + tuple(out.shape), dtype=out.dtype, device=device)
+        cot[torch.arange(K), :, torch.arange(K)] = 1
+        (g,) = torch.autograd.grad(out, xb, grad_outputs=cot, is_grads_batched=True)   # (K, B, C, H, W)
+        a = dft2(g).real * factor                                                        # <g, v_k> per channel
+        delta = epsilon * (a * sign[s:s + batch_size][None, :, :, None, None]).sum(2)              # (K, B, H, W)
+        acc.update(delta.pow(2).sum(0).sqrt())
+    return acc.result(measure="first-order heat map", epsilon=epsilon,
+                      convention="published: pixel space, sign per image and channel" if published
+                      else "input space, sign per image")
