@@ -39,6 +39,8 @@ def main(argv=None) -> int:
         threadpool_limits(args.threads)
     except ImportError:
         pass
+    import scipy.fft
+    scipy.fft.set_workers(args.threads).__enter__()   # scipy's FFTs use the same thread count as BLAS and torch
     names = args.names or list(harness.REGISTRY)
     out = Path(args.out) if args.out else Path("benchmarks/results") / (
         datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".json")

@@ -235,7 +235,12 @@ def _train(cfg: TrainConfig, resume: bool, data, progress: bool) -> dict:
     else:
         atomic_write_json(out / "config.json", {"config": asdict(cfg), "provenance": provenance(),
                                                 "device": str(device), "runtime": runtime, "n_train": len(xtr),
-                                                "n_val": len(xva)})
+                                                "n_val": len(xva),
+                                                # [0, 1]-pixel statistics of the normalisation: sensitivity per
+                                                # pixel unit is the map over std_c (unfiltered data only)
+                                                "normalisation": {"mean": np.asarray(data.mean, float).tolist(),
+                                                                  "std": np.asarray(data.std, float).tolist(),
+                                                                  "pixel_units": cfg.filter is None}})
         (out / "metrics.jsonl").write_text("")
     from tqdm import tqdm
     stop_reason = "max_epochs"

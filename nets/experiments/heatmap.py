@@ -63,6 +63,7 @@ def run(ctx, p, runner) -> dict:
               for k, s in enumerate((slice(0, n // 2), slice(n // 2, n)))]
         fo_map = (fo[0] * (n // 2) + fo[1] * (n - n // 2)) / n
         fo_rel = _spearman(fo[0].ravel(), fo[1].ravel())
+        atomic_write(Path(r["run"]) / "first_order.npy", lambda f, m=fo_map: np.save(f, m))
         out.append({"run": r["run"], "depth": r.get("depth"), "test_acc": r.get("test_acc"), "n_images": n,
                     "epsilon": p["epsilon"], "clean_error": 1 - r.get("test_acc", float("nan")),
                     "mean_error": float(np.nanmean(hm)), "max_se": se, "split_half_spearman": reliability,
@@ -76,6 +77,35 @@ def run(ctx, p, runner) -> dict:
     return {"maps": out}
 
 
+def figure(result: dict, path) -> None:
+    """Per model: heat map, first-order map and gradient sensitivity (channel mean), DC at the centre, each
+    on its own colour scale with a colorbar and frequency axes; epsilon and the clean error in the titles."""
+    from infra.io import atomic_save_figure
+    from nets.plots import use_agg
+    plt = use_agg()
+    maps = [m for m in result["maps"] if "skipped" not in m]
+    fig, axes = plt.subplots(len(maps), 3, figsize=(11, 3.3 * len(maps)), squeeze=False)
+    for row, m in zip(axes, maps):
+        run = Path(m["run"])
+        panels = [(np.load(run / "heatmap.npy"), f"heat map: error (eps {m['epsilon']:g}, clean {m['clean_error']:.2f}, "
+                   f"split-half {m['split_half_spearman']:.2f})")]
+        if (run / "first_order.npy").exists():
+            panels.append((np.load(run / "first_order.npy"), f"first-order: |logit change| (split-half "
+                           f"{m['first_order_split_half_spearman']:.2f})"))
+        panels.append((np.log10(np.load(run / "sensitivity.npz")["mean"].mean(0)), "log10 gradient sensitivity"))
+        for ax, (img, title) in zip(row, panels):
+            H, W = img.shape
+            im = ax.imshow(np.fft.fftshift(img), origin="lower", cmap="viridis",
+                           extent=(-W // 2 - 0.5, W - W // 2 - 0.5, -H // 2 - 0.5, H - H // 2 - 0.5))
+            fig.colorbar(im, ax=ax, shrink=0.8)
+            ax.set(title=f"depth {m['depth']}: {title}", xlabel="k_j", ylabel="k_i")
+            ax.title.set_fontsize(7)
+        for ax in row[len(panels):]:
+            ax.axis("off")
+    fig.tight_layout()
+    atomic_save_figure(fig, path, dpi=90)
+
+
 def section(out, result) -> list[str]:
     lines = ["## Fourier heat maps (Yin et al. 2019) next to gradient sensitivity", "",
              "Published convention: grating of norm epsilon per channel in [0, 1] pixel space, random sign per image "
@@ -83,6 +113,14 @@ def section(out, result) -> list[str]:
              f"halves of the images; below {RELIABLE} the map is labelled noise and not correlated. Clean error = "
              "1 - test accuracy (the heat map uses the first test images).", ""]
     noise = "noise: not correlated"
+    f = out / "figures" / "heatmaps.png"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if any("skipped" not in m for m in result["maps"]):
+            figure(result, f)
+            lines += [f"![]({f.relative_to(out)})", ""]
+    except (OSError, KeyError, ValueError) as exc:
+        lines += [f"(figure failed: {exc})", ""]
     lines += markdown_table(("run", "depth", "images", "epsilon", "clean error", "mean error under grating",
                              "max SE", "split-half Spearman", "Spearman(heat map, sensitivity)",
                              "first-order map: split-half", "Spearman(first-order, sensitivity)",

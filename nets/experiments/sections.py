@@ -93,10 +93,12 @@ def _ci(ci) -> str:
 
 
 STAT_COLUMNS = ("moment1", "moment1_nodc", "moment2_nodc", "midband_slope", "spearman_tau")
+PIXEL_COLUMNS = ("moment1_pixel", "moment1_nodc_pixel")   # per [0, 1] pixel unit (the paper's); unfiltered data
 
 
 def runs_table(rows, var: str) -> list[str]:
-    header = ("model", "data", var, "seed", "test acc", "chance", "learned", *STAT_COLUMNS, "decay exposure")
+    header = ("model", "data", var, "seed", "test acc", "chance", "learned", *STAT_COLUMNS, *PIXEL_COLUMNS,
+              "decay exposure")
     lines = []
     for r in sorted(rows, key=lambda r: (str(r.get("model")), str(r.get("data")), str(r.get(var)), r.get("seed", 0))):
         if "error" in r:
@@ -105,7 +107,8 @@ def runs_table(rows, var: str) -> list[str]:
         else:
             lines.append((r.get("model"), r.get("data"), r.get(var), r["seed"], r["test_acc"], r.get("chance"),
                           "yes" if r.get("learned") else f"no: {r.get('gate')}",
-                          *[r.get(c) for c in STAT_COLUMNS], r.get("decay_exposure")))
+                          *[r.get(c) for c in STAT_COLUMNS], *[r.get(c, "") for c in PIXEL_COLUMNS],
+                          r.get("decay_exposure")))
     return markdown_table(header, lines)
 
 
@@ -141,7 +144,8 @@ def trend_section(out: Path, result: dict, name: str, var: str, key: str, title:
               f"(eq. 5.1 without r = 0): on the embedded data eq. 5.1's moment is dominated by the DC pixel, "
               f"which mean colour explains. Only runs that passed the learning gate enter (test accuracy >= "
               f"{GATE['min_acc_ratio']:g} x chance and training loss changed <= {100 * GATE['max_loss_change']:g}% "
-              f"over the last epoch).", ""]
+              f"over the last epoch). Maps are per normalised unit; `*_pixel` columns give the first moments per "
+              f"[0, 1] pixel unit (channel c divided by its std_c, the paper's convention), for unfiltered data.", ""]
     lines += trend_lines(group, result[key]) + [""]
     base = baselines_table(result, var)
     if base:

@@ -67,11 +67,51 @@ def run(ctx, p, runner) -> dict:
     return res
 
 
+def figure(result: dict, path) -> None:
+    """Per data variant: Spearman(S, tau) of every seed (filled: passed the learning gate) with the mean and
+    its 95% t-interval, the untrained twin's value, and test accuracy against chance and the gate."""
+    from infra.io import atomic_save_figure
+    from nets.plots import use_agg
+    plt = use_agg()
+    rows = [r for r in result["runs"] if "error" not in r]
+    variants = list(dict.fromkeys(r["data"] for r in rows))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for i, v in enumerate(variants):
+        for r in (r for r in rows if r["data"] == v):
+            a1.plot(i, r["spearman_tau"], "o", color="C0", mfc="C0" if r.get("learned") else "none")
+            a2.plot(i, r["test_acc"], "o", color="C2", mfc="C2" if r.get("learned") else "none")
+        ft = result.get("follows_tau", {}).get(v, {})
+        if ft.get("seeds", 0) >= 2:
+            m, (lo, hi) = ft["spearman_mean"], ft["ci"]
+            a1.errorbar(i + 0.15, m, yerr=[[m - lo], [hi - m]], fmt="s", color="k", capsize=3)
+        base = [u["spearman_tau"] for u in result.get("untrained", []) if u.get("data") == v and "error" not in u]
+        if base:
+            a1.plot(i, base[0], "x", color="grey")
+        chance = [r.get("chance") for r in rows if r["data"] == v and r.get("chance") is not None]
+        if chance:
+            a2.plot([i - 0.3, i + 0.3], [np.mean(chance)] * 2, ":", color="grey")
+            a2.plot([i - 0.3, i + 0.3], [2 * np.mean(chance)] * 2, "--", color="grey")
+    for ax in (a1, a2):
+        ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right", fontsize=8)
+    a1.axhline(0, color="grey", lw=0.5)
+    a1.set(ylabel="Spearman(S, tau)", title="seeds (open: excluded), mean and 95% CI (square), untrained (x)")
+    a2.set(ylabel="test accuracy", ylim=(0, 1), title="accuracy; dotted: chance, dashed: gate (2 x chance)")
+    fig.tight_layout()
+    atomic_save_figure(fig, path, dpi=90)
+
+
 def section(out, result) -> list[str]:
     lines = ["## Spectral swap (beyond the paper)", "",
          "Same ConvActually trained on filtered / synthetic data. If sensitivity follows tau *wherever the variance "
          "sits*, Spearman(S, tau) stays positive and the radial KL to tau stays small for every data variant, "
          "including inverted spectra where the variance is at high frequencies.", ""]
+    f = out / "figures" / "spectra.png"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        figure(result, f)
+        lines += [f"![]({f.relative_to(out)})", ""]
+    except (OSError, KeyError, ValueError) as exc:
+        lines += [f"(figure failed: {exc})", ""]
     rows = [(r["data"], r["seed"], "FAILED", *[""] * 8) if "error" in r else
             (r["data"], r["seed"], r["test_acc"], r.get("chance"), "yes" if r.get("learned") else f"no: {r.get('gate')}",
              r["moment1_nodc"], r.get("moment1_nodc_tau"), r["midband_slope"], r.get("midband_slope_tau"),

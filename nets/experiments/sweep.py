@@ -164,11 +164,22 @@ def tau_for_run(run: str) -> np.ndarray:
 
 
 def similarity(row: dict) -> dict:
-    """``compare_sensitivity`` of a finished row's map with its training data's tau (eq. 4.1 lambda)."""
+    """``compare_sensitivity`` of a finished row's map with its training data's tau (eq. 4.1 lambda), and for
+    unfiltered data the first moments (with and without DC) of the map per pixel unit (``*_pixel``)."""
     from nets.measures import compare_sensitivity
     from nets.training import eq41_lambda, read_config
+    from nets.measures import moment, moment_without_dc, radial_curve
     S = np.load(Path(row["run"]) / "sensitivity.npz", allow_pickle=False)["mean"]
-    return compare_sensitivity(S, tau_for_run(row["run"]), eq41_lambda(read_config(row["run"]).weight_decay))
+    out = compare_sensitivity(S, tau_for_run(row["run"]), eq41_lambda(read_config(row["run"]).weight_decay))
+    cfg = read_config(row["run"])
+    norm = json.loads((Path(row["run"]) / "config.json").read_text()).get("normalisation")
+    if norm is None and cfg.filter is None:   # a run saved before the normalisation was recorded
+        from nets.training import load_data
+        norm = {"std": np.asarray(load_data(cfg).std, float).tolist(), "pixel_units": True}
+    if (norm or {}).get("pixel_units"):   # the paper's units: per unit of [0, 1] pixel intensity, S_c / std_c
+        r, g = radial_curve(S / np.asarray(norm["std"])[:, None, None])
+        out.update(moment1_pixel=moment(r, g, 1), moment1_nodc_pixel=moment_without_dc(r, g, 1))
+    return out
 
 
 def gate(row: dict) -> dict:
