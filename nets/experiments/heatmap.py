@@ -90,7 +90,7 @@ def figure(result: dict, path) -> None:
         panels = [(np.load(run / "heatmap.npy"), f"heat map: error (eps {m['epsilon']:g}, clean {m['clean_error']:.2f}, "
                    f"split-half {m['split_half_spearman']:.2f})")]
         if (run / "first_order.npy").exists():
-            panels.append((np.load(run / "first_order.npy"), f"first-order: |logit change| (split-half "
+            panels.append((np.log10(np.load(run / "first_order.npy")), f"first-order: log10 |logit change| (split-half "
                            f"{m['first_order_split_half_spearman']:.2f})"))
         panels.append((np.log10(np.load(run / "sensitivity.npz")["mean"].mean(0)), "log10 gradient sensitivity"))
         for ax, (img, title) in zip(row, panels):
