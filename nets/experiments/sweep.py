@@ -166,12 +166,11 @@ def tau_for_run(run: str) -> np.ndarray:
 def similarity(row: dict) -> dict:
     """``compare_sensitivity`` of a finished row's map with its training data's tau (eq. 4.1 lambda), and for
     unfiltered data the first moments (with and without DC) of the map per pixel unit (``*_pixel``)."""
-    from nets.measures import compare_sensitivity
+    from nets.measures import compare_sensitivity, moment, moment_without_dc, radial_curve
     from nets.training import eq41_lambda, read_config
-    from nets.measures import moment, moment_without_dc, radial_curve
     S = np.load(Path(row["run"]) / "sensitivity.npz", allow_pickle=False)["mean"]
-    out = compare_sensitivity(S, tau_for_run(row["run"]), eq41_lambda(read_config(row["run"]).weight_decay))
     cfg = read_config(row["run"])
+    out = compare_sensitivity(S, tau_for_run(row["run"]), eq41_lambda(cfg.weight_decay))
     norm = json.loads((Path(row["run"]) / "config.json").read_text()).get("normalisation")
     if norm is None and cfg.filter is None:   # a run saved before the normalisation was recorded
         from nets.training import load_data
@@ -195,7 +194,11 @@ def gate(row: dict) -> dict:
     # the gate compares the end-of-epoch training loss (``train_loss_end``, last two epochs) where recorded
     losses = [m.get("train_loss_end", m["train_loss"]) for m in metrics]
     cfg = read_config(run)
-    chance = res.get("chance", 1.0 / max(len(res.get("classes", [])), 1))
+    chance = res.get("chance")
+    if chance is None:   # a run saved before result.json recorded it: the test split's most frequent class
+        from nets.training import load_data
+        y = load_data(cfg).y_test[:cfg.n_test]
+        chance = float(np.bincount(y).max() / len(y))
     passed, reason = learning_gate(res["test_acc"], chance, losses)
     n = json.loads((run / "config.json").read_text()).get("n_train", cfg.n_train or 0)
     # each metrics row records the lr *after* its epoch's scheduler step: epoch e ran at row e-1's lr
@@ -237,8 +240,9 @@ def run_with_baselines(runner, name: str, tasks: list[Task]) -> tuple[list[dict]
 
 def analyse_runs(rows: list[dict], untrained: list[dict] | None = None) -> tuple[list[dict], dict]:
     """Adds the similarity statistics and the learning gate (``learned``, ``gate``) to every finished row;
-    returns ``(finished rows, result skeleton)``; ``trends.trend_table`` keeps only those that learned. The skeleton lists every run, the failed ones, the
-    ones the gate excluded (with the reason), the untrained baselines and the flat map's statistics."""
+    returns ``(finished rows, result skeleton)`` (``trends.trend_table`` keeps only the rows that learned).
+    The skeleton lists every run, the failed ones, the ones the gate excluded (with the reason), the
+    untrained baselines and the flat map's statistics."""
     ok = [r for r in rows if "error" not in r]
     for r in ok:
         r.update(similarity(r))

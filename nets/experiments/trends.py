@@ -102,7 +102,8 @@ def trend_table(rows: list[dict], var: str, group: str | None = None, log_x: boo
         xs = sorted({r[var] for r in sub})
         entry = {}
         for stat, direction in STATISTICS.items():
-            per = [[r[stat] for r in sub if r[var] == x and stat in r] for x in xs]
+            # a statistic can be undefined for a run (NaN: e.g. no mid-band on a tiny grid): left out
+            per = [[r[stat] for r in sub if r[var] == x and np.isfinite(r.get(stat, np.nan))] for x in xs]
             entry[stat] = {**trend(np.log10(xs) if log_x else xs, per, direction=direction), "x": xs,
                            "x_scale": "log10" if log_x else "linear"}
         out[str(g)] = entry
