@@ -206,3 +206,16 @@ def test_solver_failure_is_an_error(monkeypatch):
         warnings.simplefilter("always")
         CR.solve_cvxpy(xh, y, 0.1, "nuclear", allow_inaccurate=True)
     assert any("allow_inaccurate" in str(x.message) for x in w)
+
+
+def test_gram_by_symmetric_update_equals_the_plain_product():
+    """theory.linalg.gram (dsyrk + blockwise mirror) equals X.T @ X, for sizes around the mirror's block."""
+    import numpy as np
+    from theory.linalg import gram, mirror_upper
+    rng = np.random.default_rng(0)
+    for d in (1, 7, 512, 515, 1030):
+        X = rng.standard_normal((40, d))
+        G = gram(X)
+        assert np.allclose(G, X.T @ X, rtol=1e-12, atol=1e-10) and np.array_equal(G, G.T), d
+    A = rng.standard_normal((600, 600))
+    assert np.array_equal(mirror_upper(np.triu(A)), np.triu(A) + np.triu(A, 1).T)

@@ -29,6 +29,7 @@ import numpy as np
 
 from theory._validate import as_array, nonnegative, positive_int
 from theory.dft import conjugate_indices, dft2, idft2
+from theory.linalg import gram
 from theory.spectra import pixel_to_fourier
 
 PENALTIES = ("ridge", "lasso", "nuclear", "schatten")
@@ -91,23 +92,6 @@ def _check_data(x_hat, y):
 CHUNK = 2048   # images per inverse-DFT chunk: bounds the complex temporary (2048 x 3072 x 16 B = 100 MB)
 
 
-def _pixel_chunks(x_hat: np.ndarray, check_finite: bool = True):
-    """Yield ``(start, z)``: the inverse DFT ``z = idft2(x_hat[start:start + CHUNK])`` as ``(n, C*H*W)`` complex,
-    checked finite chunk by chunk; the caller checks that its imaginary part is negligible (see
-    :func:`_real_pixels`)."""
-    N = x_hat.shape[0]
-    for s in range(0, N, CHUNK):
-        z = idft2(x_hat[s:s + CHUNK]).reshape(min(CHUNK, N - s), -1)
-        if check_finite and not np.all(np.isfinite(z)):
-            raise ValueError("x_hat: expected finite entries, found NaN or inf")
-        yield s, z
-
-
-def _check_real(imag: float, scale: float) -> None:
-    if imag > 1e-8 * max(scale, np.finfo(float).tiny):
-        raise ValueError("x_hat: expected the DFT of real images (x_hat[-k] = conj(x_hat[k]))")
-
-
 def _real_pixels(x_hat: np.ndarray) -> np.ndarray:
     """The real images ``X = idft2(x_hat)``, ``(N, C*H*W)`` float64 C-contiguous, in one chunked pass that also
     checks ``x_hat`` is finite and the DFT of real images: ``max|Im idft2(x_hat)| <= 1e-8 max|idft2(x_hat)|``
@@ -116,7 +100,8 @@ def _real_pixels(x_hat: np.ndarray) -> np.ndarray:
     N = x_hat.shape[0]
     X = np.empty((N, int(np.prod(x_hat.shape[1:]))))
     imag = scale = 0.0
-    for s, z in _pixel_chunks(x_hat, check_finite=False):
+    for s in range(0, N, CHUNK):
+        z = idft2(x_hat[s:s + CHUNK]).reshape(-1, X.shape[1])
         X[s:s + CHUNK] = z.real
         # max and min propagate NaN and inf, so these four reductions also check finiteness (no temporaries)
         hi = max(float(X[s:s + CHUNK].max(initial=0.0)), -float(X[s:s + CHUNK].min(initial=0.0)))
@@ -124,35 +109,12 @@ def _real_pixels(x_hat: np.ndarray) -> np.ndarray:
         if not (np.isfinite(hi) and np.isfinite(im)):
             raise ValueError("x_hat: expected finite entries, found NaN or inf")
         imag, scale = max(imag, im), max(scale, hi, im)
-    _check_real(imag, scale)
+    if imag > 1e-8 * max(scale, np.finfo(float).tiny):
+        raise ValueError("x_hat: expected the DFT of real images (x_hat[-k] = conj(x_hat[k]))")
     return X
 
 
 LOSSES = ("squared", "cross_entropy")
-
-
-def gram(X: np.ndarray) -> np.ndarray:
-    """``X^T X`` for ``X: (N, d)`` float64 by a symmetric rank-N update (BLAS ``dsyrk``: half the flops of the
-    general product ``X.T @ X``, N d^2 instead of 2 N d^2), mirrored to the full symmetric ``(d, d)``."""
-    from scipy.linalg.blas import dsyrk
-    X = np.asarray(X, dtype=np.float64)
-    # X C-contiguous (N, d) is X.T Fortran-contiguous (d, N): dsyrk(a = X.T, trans=0) = X.T @ X, no copy
-    return _mirror_upper(dsyrk(1.0, X.T, trans=0, lower=0))
-
-
-def _mirror_upper(U: np.ndarray, block: int = 512) -> np.ndarray:
-    """Copy the upper triangle of square ``U`` onto its lower one in place, block by block (cache-sized
-    transposes instead of a 4.7-million-entry fancy index at d = 3072)."""
-    d = U.shape[0]
-    for i in range(0, d, block):
-        for j in range(i, d, block):
-            blk = U[i:i + block, j:j + block]
-            if i == j:
-                lo = np.tril_indices(blk.shape[0], -1)
-                blk[lo] = blk.T[lo]
-            else:
-                U[j:j + block, i:i + block] = blk.T
-    return U
 
 
 def design(x_hat, y, loss: str = "squared") -> Design:
