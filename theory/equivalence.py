@@ -99,6 +99,7 @@ class Comparison:
     v_objective_gap: float      # (J_v(v_hat(trained)) - J_v*) / |J_v*|: the gap measured on the v_hat problem alone
     per_frequency_error: np.ndarray  # (H, W): |v_hat(trained)_k - v_hat*_k|_F / max_k' |v_hat*_k'|_F
     v_hat: np.ndarray           # (K, C, H, W): v_hat of the trained network
+    v_hat_convex: np.ndarray | None = None   # (K, C, H, W): the v_hat-problem solution it is compared with
 
 
 def compare(x, y, channels, lam: float, loss: str = "squared", seed: int = 0, restarts: int = 2,
@@ -130,7 +131,7 @@ def compare(x, y, channels, lam: float, loss: str = "squared", seed: int = 0, re
     return Comparison(L, loss, lam, lam_v, J_w, J_v, (J_w - J_v) / abs(J_v),
                       float(np.linalg.norm(v_tr - sol.v_hat) / max(np.linalg.norm(sol.v_hat), 1e-300)),
                       lc.weight_penalty(tr.weights) / lc.min_weight_penalty(v_tr, L), (J_w - paper) / abs(paper),
-                      (J_vtr - J_v) / abs(J_v), diff / max(ref, 1e-300), v_tr)
+                      (J_vtr - J_v) / abs(J_v), diff / max(ref, 1e-300), v_tr, sol.v_hat)
 
 
 # ---- predictions (Prop. 4.19, Prop. A.8) ----------------------------------------------------------
