@@ -34,7 +34,8 @@ def sweep_figure(rows, var: str, title: str, path: Path) -> None:
     im = None
     for i, x in enumerate(xs):
         im = axes[0, i].imshow(logs[x], origin="lower", vmin=lo, vmax=hi, extent=ext, cmap="viridis")
-        axes[0, i].set(title=f"{var} = {x:g}", xlabel="k_j")
+        axes[0, i].set(title=f"{'decay' if var == 'weight_decay' else var} {x:g}", xlabel="k_j")
+        axes[0, i].title.set_fontsize(9)
         if i == 0:
             axes[0, i].set_ylabel("k_i")
     for ax in axes[0, len(xs):]:
