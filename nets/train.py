@@ -22,6 +22,17 @@ def config_from_args(args) -> TrainConfig:
     return TrainConfig(**{k: v for k, v in merged.items() if k in names})
 
 
+def _epochs(text: str) -> list[int]:
+    """``"7,9"`` -> ``[7, 9]``: increasing epochs >= 1 (argparse turns the ValueError into one line, exit 2)."""
+    try:
+        v = [int(t) for t in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated epochs such as 7,9, got {text!r}") from None
+    if not v or v[0] < 1 or any(b <= a for a, b in zip(v, v[1:])):
+        raise argparse.ArgumentTypeError(f"expected increasing epochs >= 1 such as 7,9, got {text!r}")
+    return v
+
+
 def add_train_arguments(ap: argparse.ArgumentParser) -> None:
     from nets.data import dataset_names
     from nets.models import model_names
@@ -39,6 +50,9 @@ def add_train_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--lr", type=float, help="initial learning rate (preset default)")
     ap.add_argument("--batch-size", type=int, help="batch size (preset default)")
     ap.add_argument("--patience", type=int, help="epochs without val improvement before lr x0.1")
+    ap.add_argument("--optimizer", choices=["sgd", "adam"], help="sgd (momentum 0.9, appendix C.5) or adam (coupled "
+                    "L2, the same objective); preset default")
+    ap.add_argument("--lr-drops", type=_epochs, help="E1,E2,...: lr x0.1 at these epochs instead of on plateaus")
     ap.add_argument("--max-epochs", type=int, help="maximum epochs (preset default)")
     ap.add_argument("--seed", type=int, help="seed for init and data order (default 0)")
     ap.add_argument("--preset", default="quick", choices=PRESETS, help="quick (CPU minutes) or paper (appendix C.5)")

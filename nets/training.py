@@ -6,7 +6,8 @@
   the gradient, i.e. the penalty ``(weight_decay / 2) sum |w|^2``. Eq. 4.1's ``lambda`` is therefore
   ``weight_decay / 2``: :func:`eq41_lambda` is the one place that converts.
 * Learning rate x0.1 after ``patience`` epochs without validation-loss improvement (or, with ``lr_drops``,
-  at those epochs); stop when it falls below ``min_lr`` or after ``max_epochs``. Model selection: the epoch with the best validation accuracy
+  at those epochs); stop when it falls below ``min_lr`` or after ``max_epochs``. Model selection: the epoch
+  with the best validation accuracy
   (validation carved from the training data; the test split is only evaluated once, at the end).
 * Every epoch appends to ``metrics.jsonl``, then writes ``last.pt`` atomically (model, optimizer, scheduler,
   epoch, config: tensors and plain Python types only, so every load uses ``weights_only=True`` and a
