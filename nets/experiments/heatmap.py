@@ -51,16 +51,16 @@ def run(ctx, p, runner) -> dict:
             out.append({"run": r["run"], "depth": r.get("depth"), "skipped": "images are not in [0, 1] pixels"})
             continue
         x, y = torch.from_numpy(pixels), torch.from_numpy(yt[:n].astype(np.int64))
-        halves = [fourier_heat_map(model, x[s], y[s], epsilon=p["epsilon"], normalise=(data.mean, data.std), seed=k)
-                  for k, s in enumerate((slice(0, n // 2), slice(n // 2, n)))]
+        parts, norm = (slice(0, n // 2), slice(n // 2, n)), (data.mean, data.std)   # two halves: reliability
+        halves = [fourier_heat_map(model, x[s], y[s], epsilon=p["epsilon"], normalise=norm, seed=k)
+                  for k, s in enumerate(parts)]
         hm = (halves[0].mean * (n // 2) + halves[1].mean * (n - n // 2)) / n
         se = float(np.nanmax(np.sqrt(hm * (1 - hm) / n)))
         atomic_write(Path(r["run"]) / "heatmap.npy", lambda f, m=hm: np.save(f, m))
         S = np.load(Path(r["run"]) / "sensitivity.npz", allow_pickle=False)["mean"].mean(0)
         reliability = _spearman(halves[0].mean.ravel(), halves[1].mean.ravel())
-        norm = (data.mean, data.std)
         fo = [first_order_heat_map(model, x[s], epsilon=p["epsilon"], normalise=norm, seed=k).mean
-              for k, s in enumerate((slice(0, n // 2), slice(n // 2, n)))]
+              for k, s in enumerate(parts)]
         fo_map = (fo[0] * (n // 2) + fo[1] * (n - n // 2)) / n
         fo_rel = _spearman(fo[0].ravel(), fo[1].ravel())
         atomic_write(Path(r["run"]) / "first_order.npy", lambda f, m=fo_map: np.save(f, m))
