@@ -9,6 +9,23 @@ from infra.cli import ArgumentParser, finite_float, int_at_least, require_writab
 from benchmarks import harness
 
 
+def _run_all(names, args, out, results: list, skipped: dict) -> None:
+    """Run the named entries in order, rewriting the JSON after each (partial results survive)."""
+    from infra.io import atomic_write_json
+    for name in names:
+        print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
+        try:
+            r = harness.run_one(name, args.repeats, args.min_time, small=args.small)
+            results.append(r)
+            extra = "".join(f", {k} {v:.3g}" for k, v in (r.extra or {}).items())
+            print(f"[benchmarks] {name}: {r.speedup:.2f}x ({r.candidate.median_s:.4g} s vs {r.baseline.median_s:.4g} s"
+                  f"{extra})", file=sys.stderr, flush=True)
+        except harness.Skip as why:   # a peer that is not installed: said, never faked
+            skipped[name] = str(why)
+            print(f"[benchmarks] {name}: SKIPPED: {why}", file=sys.stderr, flush=True)
+        atomic_write_json(out, {**harness.to_json(results, vars(args)), "skipped": skipped})
+
+
 def main(argv=None) -> int:
     harness.load_all()
     ap = ArgumentParser(prog="python -m benchmarks", description=__doc__.split(":", 1)[1].strip())
@@ -39,27 +56,13 @@ def main(argv=None) -> int:
         threadpool_limits(args.threads)
     except ImportError:
         pass
-    import scipy.fft
-    scipy.fft.set_workers(args.threads).__enter__()   # scipy's FFTs use the same thread count as BLAS and torch
     names = args.names or list(harness.REGISTRY)
     out = Path(args.out) if args.out else Path("benchmarks/results") / (
         datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".json")
-    from infra.io import atomic_write_json
+    import scipy.fft
     results, skipped = [], {}
-    for name in names:
-        print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
-        try:
-            results.append(harness.run_one(name, args.repeats, args.min_time, small=args.small))
-        except harness.Skip as why:   # a peer that is not installed: said, never faked
-            skipped[name] = str(why)
-            print(f"[benchmarks] {name}: SKIPPED: {why}", file=sys.stderr, flush=True)
-            atomic_write_json(out, {**harness.to_json(results, vars(args)), "skipped": skipped})
-            continue
-        r = results[-1]
-        extra = "".join(f", {k} {v:.3g}" for k, v in (r.extra or {}).items())
-        print(f"[benchmarks] {name}: {r.speedup:.2f}x ({r.candidate.median_s:.4g} s vs {r.baseline.median_s:.4g} s"
-              f"{extra})", file=sys.stderr, flush=True)
-        atomic_write_json(out, {**harness.to_json(results, vars(args)), "skipped": skipped})   # partial results survive
+    with scipy.fft.set_workers(args.threads):   # scipy's FFTs use the same thread count as BLAS and torch
+        _run_all(names, args, out, results, skipped)
     m = harness.machine()
     print(f"machine: {m}")
     print(harness.format_table(results))

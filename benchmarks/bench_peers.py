@@ -139,32 +139,18 @@ register("fft-layer-vs-ten-line", "full-size circular conv layer: FFTCircularCon
 
 def real_fourier_design(x_hat: np.ndarray) -> tuple[np.ndarray, list[list[int]], np.ndarray]:
     """The design of the LASSO (eq. A.1) in the real orthonormal Fourier basis (``theory.cvx_reference.
-    real_fourier_basis``, same column order) straight from ``x_hat (N, C, H, W)`` in O(N CHW), no GEMM:
-    ``<x, e_k> = conj(x_hat_k)`` for real x, so a pair {k, -k} gives columns ``sqrt2 Re x_hat_k`` and
-    ``-sqrt2 Im x_hat_k`` and a self-conjugate k gives ``Re x_hat_k``. Returns ``(Z (N, CHW), groups,
-    weights)``: eq. A.1 is then ``(1/N)|y - Z beta|^2 + 2 lam sum_g weights_g |beta_g|``, i.e. twice the
-    objective of scikit-learn-style group lassos ``(1/2N)|y - Z beta|^2 + alpha sum_g w_g |beta_g|`` at
-    ``alpha = lam``."""
-    from theory.dft import conjugate_indices
+    real_fourier_columns``' order) straight from ``x_hat (N, C, H, W)`` in O(N CHW), no GEMM: ``<x, e_k> =
+    conj(x_hat_k)`` for real x, so a column is ``scale * Re x_hat_k`` or ``-scale * Im x_hat_k``. Returns
+    ``(Z (N, CHW), groups, weights)``: eq. A.1 is then ``(1/N)|y - Z beta|^2 + 2 lam sum_g weights_g |beta_g|``,
+    i.e. twice the objective of scikit-learn-style group lassos ``(1/2N)|y - Z beta|^2 + alpha sum_g w_g
+    |beta_g|`` at ``alpha = lam``."""
+    from theory.cvx_reference import real_fourier_columns
     N, C, H, W = x_hat.shape
-    I, J = conjugate_indices(H, W)
-    neg = np.arange(H * W).reshape(H, W)[I, J].ravel()
-    xf = x_hat.reshape(N, C, H * W)
-    cols, groups, weights = [], [], []
-    for c in range(C):
-        for p in range(H * W):
-            if p > neg[p]:
-                continue
-            start = len(cols)
-            if p == neg[p]:
-                cols.append(xf[:, c, p].real)
-                groups.append([start])
-                weights.append(1.0)
-            else:
-                cols += [np.sqrt(2) * xf[:, c, p].real, -np.sqrt(2) * xf[:, c, p].imag]
-                groups.append([start, start + 1])
-                weights.append(np.sqrt(2))
-    return np.ascontiguousarray(np.stack(cols, 1)), groups, np.array(weights)
+    chan, freq, imag, scale, group, weights = real_fourier_columns((C, H, W))
+    z = x_hat.reshape(N, C, H * W)[:, chan, freq]                       # (N, columns) complex
+    Z = np.where(imag, -z.imag, z.real) * scale
+    groups = [list(np.nonzero(group == g)[0]) for g in range(len(weights))]
+    return np.ascontiguousarray(Z), groups, weights
 
 
 def _group_lasso_case(peer: str, small: bool) -> Case:

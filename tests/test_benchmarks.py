@@ -128,6 +128,7 @@ def test_real_fourier_design_is_the_pixel_design_in_the_real_basis():
         x = rng.standard_normal((7,) + shape)
         Z, groups, weights = real_fourier_design(dft2(x))
         Q, group, weight = real_fourier_basis(shape)
+        assert np.allclose(Q.T @ Q, np.eye(Q.shape[0]), atol=1e-12)   # an orthonormal real basis
         assert np.allclose(Z, x.reshape(7, -1) @ Q, atol=1e-12)
         assert [list(np.nonzero(group == g)[0]) for g in range(len(weight))] == groups
         assert np.allclose(weights, weight)

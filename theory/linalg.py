@@ -21,8 +21,9 @@ def relative_error(a, b) -> float:
 
 
 def gram(X: np.ndarray) -> np.ndarray:
-    """``X^T X`` for ``X: (N, d)`` float64 by a symmetric rank-N update (BLAS ``dsyrk``: half the flops of the
-    general product ``X.T @ X``, N d^2 instead of 2 N d^2), mirrored to the full symmetric ``(d, d)``."""
+    """``X^T X`` for ``X: (N, d)`` float64 (eq. 4.15's Gram in pixel space, times N) by a symmetric rank-N
+    update (BLAS ``dsyrk``: N d^2 flops instead of the general product's 2 N d^2; on this machine's OpenBLAS
+    no faster, see README), mirrored to the full symmetric ``(d, d)``."""
     from scipy.linalg.blas import dsyrk
     X = np.asarray(X, dtype=np.float64)
     # X C-contiguous (N, d) is X.T Fortran-contiguous (d, N): dsyrk(a = X.T, trans=0) = X.T @ X, no copy

@@ -4,7 +4,7 @@ with the decay. ``weight_decay`` is torch's (twice eq. 4.1's lambda; ``nets.trai
 
 The decay must be able to act within the run: SGD with momentum 0.9 (appendix C.5) shrinks the weights by
 exp(-decay_exposure) on its own, decay_exposure = weight_decay x lr x steps / (1 - momentum); every run's
-exposure is in the report. The quick preset's values span exposures of about 0.007 to 2."""
+exposure is in the report. The quick preset's values span exposures of 0.004 to 1.3 (measured)."""
 from __future__ import annotations
 
 from nets.experiments.depth import VARIANTS

@@ -61,9 +61,8 @@ def frequency_sensitivity(model, x, batch_size: int = 256, loss_grad: bool = Fal
 def _output_gradients_norm(out: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
     """``out (B, K)`` of ``xb (B, C, H, W)`` -> ``sqrt(sum_k |dft2(grad_x out[:, k])|^2)``: ``(B, C, H, W)``.
 
-    One backward pass per output, stacked KCHUNK at a time. Measured on 2 CPU cores (ConvActually depth 4 width
-    64 and MyrtleCNN, 64 images, 1 thread): sequential passes 2.4-2.9 s / 3.2-3.3 s, a vmapped batched
-    backward (``is_grads_batched`` or ``torch.func.vjp`` + ``vmap``) 3.2-5.3 s / 3.4-5.5 s, so the loop stays."""
+    One backward pass per output, stacked KCHUNK at a time: on CPU a vmapped backward (``is_grads_batched``,
+    ``torch.func.vjp`` + ``vmap``) measured slower than this loop; ``benchmarks`` compares it with ``jacrev``."""
     K = out.shape[1]
     sq = 0
     for k0 in range(0, K, KCHUNK):   # K outputs in chunks: memory ~ KCHUNK gradients, not K
