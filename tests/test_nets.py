@@ -149,6 +149,50 @@ def test_sensitivity_matches_per_basis_jvp():
     assert np.abs(S.mean - ref).max() < 1e-10 * ref.max()
 
 
+class _RecordingLayer(torch.nn.Module):
+    """x -> x * w through a custom autograd.Function that records whether it was asked for w's gradient."""
+
+    asked: list = []
+
+    class _Mul(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, w):
+            ctx.save_for_backward(x, w)
+            return x * w
+
+        @staticmethod
+        def backward(ctx, g):
+            x, w = ctx.saved_tensors
+            _RecordingLayer.asked.append(ctx.needs_input_grad[1])
+            return g * w, (g * x if ctx.needs_input_grad[1] else None)
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.randn(1, 2, 3, 3))
+        self.head = torch.nn.Linear(18, 4)
+
+    def forward(self, x):
+        return self.head(self._Mul.apply(x, self.w).flatten(1))
+
+
+@pytest.mark.parametrize("measure", ["gradient", "gradient_probes", "loss_gradient", "first_order_heatmap"])
+def test_measures_skip_parameter_gradients_and_restore_them(measure):
+    """A custom autograd.Function is not asked for its weight's gradient while a map is measured (the FFT
+    layer's backward would otherwise compute it: a third of its cost), and the model's parameters require
+    gradients again afterwards, also when the measure fails."""
+    from nets.measures import measure as run_measure
+    torch.manual_seed(0)
+    m = _RecordingLayer()
+    _RecordingLayer.asked.clear()
+    opts = {"probes": 2} if measure == "gradient_probes" else {}
+    run_measure(measure, m, torch.randn(5, 2, 3, 3), torch.zeros(5, dtype=torch.long), **opts)
+    assert _RecordingLayer.asked and not any(_RecordingLayer.asked)
+    assert all(p.requires_grad for p in m.parameters())
+    with pytest.raises(ValueError):   # NaN images: the error happens inside the measure
+        frequency_sensitivity(m, torch.full((2, 2, 3, 3), float("nan")))
+    assert all(p.requires_grad for p in m.parameters())
+
+
 def test_radial_curve_and_moments():
     """DC alone at r = 0; equal radii pooled; moments of known curves (eq. 5.1)."""
     S = np.zeros((1, 8, 8))

@@ -2,6 +2,7 @@
 accumulator they share (Chan's update from ``theory.streaming``)."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -106,3 +107,21 @@ def iter_batches(images, labels=None, batch_size: int = 256, device="cpu"):
         check_images(x, "images (a batch)")
         x = x if x.is_floating_point() else x.float()   # keep float64 for float64 models
         yield x.to(device), None if y is None else torch.as_tensor(y).long().to(device)
+
+
+@contextmanager
+def input_gradients_only(model: torch.nn.Module):
+    """Within the block the model's parameters do not require gradients (restored after, also on error).
+
+    Why: ``torch.autograd.grad(out, x)`` skips parameter gradients of built-in ops, but a custom
+    ``autograd.Function`` (the FFT layer, or any in a user's model) sees ``needs_input_grad`` from
+    ``requires_grad`` and would compute them anyway: for ConvActually that is a third of each backward pass.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    try:
+        for p in params:
+            p.requires_grad_(False)
+        yield model
+    finally:
+        for p in params:
+            p.requires_grad_(True)

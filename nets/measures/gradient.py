@@ -19,7 +19,7 @@ import sys
 
 import torch
 
-from nets.measures.base import Map, RunningMean, iter_batches, prepare
+from nets.measures.base import Map, RunningMean, input_gradients_only, iter_batches, prepare
 from theory.dft import dft2
 
 KCHUNK = 64   # output gradients stacked at a time (K = 1000 at 224x224 would otherwise need ~25 GB)
@@ -43,18 +43,19 @@ def frequency_sensitivity(model, x, batch_size: int = 256, loss_grad: bool = Fal
     """
     model, device = prepare(model, normalise, device)
     acc = RunningMean()
-    for xb, yb in _progress(iter_batches(x, y, batch_size, device), "sensitivity", progress):
-        xb = xb.detach().clone().requires_grad_(True)
-        out = model(xb)
-        _check_logits(out, xb)
-        if loss_grad:
-            if yb is None:
-                raise ValueError("y: the loss-gradient variant needs labels")
-            (g,) = torch.autograd.grad(torch.nn.functional.cross_entropy(out, yb, reduction="sum"), xb)
-            mag = dft2(g).abs()                                               # (B, C, H, W)
-        else:
-            mag = _output_gradients_norm(out, xb)                             # norm over the K outputs
-        acc.update(mag)
+    with input_gradients_only(model):   # only input gradients are wanted
+        for xb, yb in _progress(iter_batches(x, y, batch_size, device), "sensitivity", progress):
+            xb = xb.detach().clone().requires_grad_(True)
+            out = model(xb)
+            _check_logits(out, xb)
+            if loss_grad:
+                if yb is None:
+                    raise ValueError("y: the loss-gradient variant needs labels")
+                (g,) = torch.autograd.grad(torch.nn.functional.cross_entropy(out, yb, reduction="sum"), xb)
+                mag = dft2(g).abs()                                               # (B, C, H, W)
+            else:
+                mag = _output_gradients_norm(out, xb)                             # norm over the K outputs
+            acc.update(mag)
     return acc.result(measure="loss_gradient" if loss_grad else "gradient", units=_units(normalise))
 
 
@@ -62,7 +63,8 @@ def _output_gradients_norm(out: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
     """``out (B, K)`` of ``xb (B, C, H, W)`` -> ``sqrt(sum_k |dft2(grad_x out[:, k])|^2)``: ``(B, C, H, W)``.
 
     One backward pass per output, stacked KCHUNK at a time: on CPU a vmapped backward (``is_grads_batched``,
-    ``torch.func.vjp`` + ``vmap``) measured slower than this loop; ``benchmarks`` compares it with ``jacrev``."""
+    ``torch.func.vjp`` + ``vmap``) measured slower than this loop; ``benchmarks`` compares it with ``jacrev``.
+    Callers hold :func:`input_gradients_only`, so no pass computes parameter gradients."""
     K = out.shape[1]
     sq = 0
     for k0 in range(0, K, KCHUNK):   # K outputs in chunks: memory ~ KCHUNK gradients, not K
@@ -89,24 +91,25 @@ def probe_sensitivity(model, x, probes: int, batch_size: int = 64, seed: int = 0
     model, device = prepare(model, normalise, device)
     gen = torch.Generator().manual_seed(seed)
     acc = RunningMean()
-    for xb, _ in _progress(iter_batches(x, None, batch_size, device), "sensitivity (probes)", progress):
-        xb = xb.detach().clone().requires_grad_(True)
-        out = model(xb)
-        _check_logits(out, xb)
-        B, K = out.shape
-        m = min(probes, K)
-        if m == K:       # exact: the standard basis (the same passes as the exact method)
-            Q = torch.eye(K).expand(B, K, K)
-        else:            # per image, m orthonormal directions of R^K (QR of a Gaussian, Haar-distributed)
-            Z = torch.randn(B, K, m, generator=gen, dtype=torch.float64)
-            Qr, R = torch.linalg.qr(Z)
-            Q = (Qr * torch.sign(torch.diagonal(R, dim1=-2, dim2=-1)).unsqueeze(-2)).float()
-        Q = Q.to(device=device, dtype=out.dtype)
-        est = 0
-        for j in range(m):
-            (g,) = torch.autograd.grad((out * Q[:, :, j]).sum(), xb, retain_graph=j < m - 1)
-            est = est + dft2(g).abs().pow(2)
-        acc.update((est * (K / m)).sqrt())
+    with input_gradients_only(model):   # only input gradients are wanted
+        for xb, _ in _progress(iter_batches(x, None, batch_size, device), "sensitivity (probes)", progress):
+            xb = xb.detach().clone().requires_grad_(True)
+            out = model(xb)
+            _check_logits(out, xb)
+            B, K = out.shape
+            m = min(probes, K)
+            if m == K:       # exact: the standard basis (the same passes as the exact method)
+                Q = torch.eye(K).expand(B, K, K)
+            else:            # per image, m orthonormal directions of R^K (QR of a Gaussian, Haar-distributed)
+                Z = torch.randn(B, K, m, generator=gen, dtype=torch.float64)
+                Qr, R = torch.linalg.qr(Z)
+                Q = (Qr * torch.sign(torch.diagonal(R, dim1=-2, dim2=-1)).unsqueeze(-2)).float()
+            Q = Q.to(device=device, dtype=out.dtype)
+            est = 0
+            for j in range(m):
+                (g,) = torch.autograd.grad((out * Q[:, :, j]).sum(), xb, retain_graph=j < m - 1)
+                est = est + dft2(g).abs().pow(2)
+            acc.update((est * (K / m)).sqrt())
     return acc.result(measure="gradient (probes)", probes=probes, units=_units(normalise))
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nets.measures.base import Map, RunningMean, iter_batches, prepare
+from nets.measures.base import Map, RunningMean, input_gradients_only, iter_batches, prepare
 from theory.dft import conjugate_indices, dft2, idft2, signed_frequencies
 
 
@@ -96,16 +96,17 @@ def first_order_heat_map(model, x, epsilon: float = 4.0, seed: int = 0, batch_si
     selfconj = torch.tensor((np.arange(H)[:, None] == I) & (np.arange(W)[None, :] == J), device=device)
     factor = torch.where(selfconj, 1.0, np.sqrt(2.0)).to(x.dtype)
     acc = RunningMean()
-    for s in range(0, N, batch_size):
-        xb = x[s:s + batch_size].detach().clone().requires_grad_(True)
-        out = model(xb)
-        K = out.shape[1]
-        cot = torch.zeros((K,) + tuple(out.shape), dtype=out.dtype, device=device)
-        cot[torch.arange(K), :, torch.arange(K)] = 1
-        (g,) = torch.autograd.grad(out, xb, grad_outputs=cot, is_grads_batched=True)   # (K, B, C, H, W)
-        a = dft2(g).real * factor                                                        # <g, v_k> per channel
-        delta = epsilon * (a * sign[s:s + batch_size][None, :, :, None, None]).sum(2)              # (K, B, H, W)
-        acc.update(delta.pow(2).sum(0).sqrt())
+    with input_gradients_only(model):   # only input gradients are wanted
+        for s in range(0, N, batch_size):
+            xb = x[s:s + batch_size].detach().clone().requires_grad_(True)
+            out = model(xb)
+            K = out.shape[1]
+            cot = torch.zeros((K,) + tuple(out.shape), dtype=out.dtype, device=device)
+            cot[torch.arange(K), :, torch.arange(K)] = 1
+            (g,) = torch.autograd.grad(out, xb, grad_outputs=cot, is_grads_batched=True)   # (K, B, C, H, W)
+            a = dft2(g).real * factor                                                        # <g, v_k> per channel
+            delta = epsilon * (a * sign[s:s + batch_size][None, :, :, None, None]).sum(2)              # (K, B, H, W)
+            acc.update(delta.pow(2).sum(0).sqrt())
     return acc.result(measure="first-order heat map", epsilon=epsilon,
                       convention="published: pixel space, sign per image and channel" if published
                       else "input space, sign per image")
