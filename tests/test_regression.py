@@ -185,6 +185,8 @@ def test_theorem_49_depth_3_local():
     (lambda: R.design(problem(0)[1], np.ones(7)), "y: expected shape"),
     (lambda: R.design(problem(0)[1] + 1j, problem(0)[2]), "DFT of real images"),
     (lambda: R.design(np.full((3, 1, 2, 2), np.nan), np.ones(3)), "x_hat: expected finite"),
+    (lambda: R.solve_cd(problem(0)[1] + 1j, problem(0)[2], 0.1), "DFT of real images"),
+    (lambda: R.solve_cd(np.full((3, 1, 2, 2), np.nan), np.ones(3), 0.1), "x_hat: expected finite"),
     (lambda: R.solve(*problem(0)[1:], lam=0.1, penalty="l0"), "penalty"),
     (lambda: R.solve(*problem(0)[1:], lam=0.1, penalty="schatten", L=2), "L >= 3"),
     (lambda: R.design(*problem(0)[1:], loss="hinge"), "loss"),
@@ -219,3 +221,71 @@ def test_gram_by_symmetric_update_equals_the_plain_product():
         assert np.allclose(G, X.T @ X, rtol=1e-12, atol=1e-10) and np.array_equal(G, G.T), d
     A = rng.standard_normal((600, 600))
     assert np.array_equal(mirror_upper(np.triu(A)), np.triu(A) + np.triu(A, 1).T)
+
+
+@settings(max_examples=12, deadline=None)
+@given(seeds, st.integers(1, 2), st.integers(1, 2), st.sampled_from([(3, 4), (4, 4), (5, 3)]),
+       st.floats(1e-3, 0.3), st.sampled_from([1, 3, 128]))
+def test_working_set_lasso_equals_full_gram_cd(seed, C, K, hw, lam, first):
+    """theory.lasso_ws (working sets, sub-Grams from real products, no full Gram) reaches the full-Gram
+    coordinate descent's optimum, with a valid duality-gap certificate, any first working-set size
+    (1 forces several rounds); its objective is regression.objective's; solve_cd(x_hat=...) takes it."""
+    from theory.lasso_ws import lasso_working_set
+    _, xh, y = problem(seed, N=70, C=C, H=hw[0], W=hw[1], K=K)
+    Y = y.reshape(len(y), -1)
+    d = R.design(xh, y)
+    full = R.solve_cd(d=d, lam=lam, penalty="lasso", tol=1e-13)
+    ws = lasso_working_set(xh, Y, lam, tol=1e-13, first=first)
+    assert ws.converged
+    assert abs(ws.objective - R.objective(d, ws.v_hat, lam, "lasso")) <= 1e-12 * ws.objective
+    assert abs(ws.objective - full.objective) <= 1e-10 * full.objective
+    assert -1e-12 <= ws.objective - full.objective <= ws.gap + 1e-12 * full.objective
+    assert rel_err(ws.v_hat, full.v_hat) < 1e-6
+    I, J = dft.conjugate_indices(*hw)
+    assert rel_err(ws.v_hat[..., I, J], np.conj(ws.v_hat)) < 1e-12
+    via = R.solve_cd(xh, y, lam, penalty="lasso", tol=1e-13)
+    assert rel_err(via.v_hat, ws.v_hat) < 1e-12
+
+
+def test_working_set_subgram_equals_the_dense_product():
+    """The working set's Gram built from [Re A_K, Im A_K] equals A_S^H A_S / N, S = K and its partners -K."""
+    from theory.lasso_ws import _pairs, _subgram
+    _, xh, _ = problem(2, N=30, C=2, H=4, W=5)
+    A = xh.reshape(30, -1)
+    neg, self_conj = _pairs(4, 5, 2)
+    assert np.allclose(A[:, neg], np.conj(A))                 # A_{-k} = conj(A_k) for real images
+    K = np.array([0, 1, 3, 20, 22, 27])                        # self-conjugate (0, 20, 22) and pairs
+    S, G = _subgram(A, K, neg, self_conj, 30)
+    assert sorted(S) == sorted(set(K) | set(neg[K]))
+    assert rel_err(G, A[:, S].conj().T @ A[:, S] / 30) < 1e-13
+
+
+@given(seeds, st.integers(0, 1), st.integers(0, 3), st.integers(0, 4), st.booleans())
+def test_real_spectrum_check_against_the_gather_definition(seed, c, i, j, imag):
+    """check_real_spectrum (reversed views, no gather) accepts the DFT of real images and rejects one
+    coefficient moved off conjugate symmetry, exactly when the definition x_hat[-k] = conj(x_hat[k]) fails."""
+    from theory.lasso_ws import check_real_spectrum
+    _, xh, _ = problem(seed, N=3, C=2, H=4, W=5)
+    check_real_spectrum(xh)
+    bad = xh.copy()
+    bad[1, c, i, j] += 1e-5 * np.abs(xh).max() * (1j if imag else 1)
+    I, J = dft.conjugate_indices(4, 5)
+    broken = np.abs(bad - np.conj(bad[..., I, J])).max() > 1e-8 * np.abs(bad).max()
+    if broken:
+        with pytest.raises(ValueError, match="DFT of real images"):
+            check_real_spectrum(bad)
+    else:
+        check_real_spectrum(bad)
+    assert broken or not imag     # only a real change at a self-conjugate k keeps the symmetry
+    with pytest.raises(ValueError, match="finite"):
+        check_real_spectrum(np.where(np.arange(20).reshape(4, 5) == 7, np.nan, xh))
+
+
+def test_working_set_lasso_zero_solution():
+    """lam above max|b| (the KKT threshold of u = 0): the zero solution in one round, gap 0."""
+    from theory.lasso_ws import lasso_working_set
+    _, xh, y = problem(0)
+    lam = 1.01 * np.abs(R.design(xh, y).b).max()
+    ws = lasso_working_set(xh, y[:, None], lam)
+    assert ws.converged and ws.iterations == 1 and not np.any(ws.v_hat)
+    assert abs(ws.objective - np.mean(y ** 2)) < 1e-14 and abs(ws.gap) < 1e-14

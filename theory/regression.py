@@ -375,12 +375,18 @@ def solve_cd(x_hat=None, y=None, lam: float = 0.0, penalty: str = "lasso", d: De
     covariance form (``theory._cd``), cheap because G is far better conditioned coordinate-wise in
     Fourier space than its 2e8 condition number suggests. lasso: exact complex coordinate minimisers;
     nuclear: block coordinate descent over frequencies (C x K blocks, proximal inner steps). The result
-    is symmetrised (the optimum is unique and conjugate-symmetric) and its objective re-evaluated."""
+    is symmetrised (the optimum is unique and conjugate-symmetric) and its objective re-evaluated.
+    lasso from data (``x_hat, y`` instead of ``d``): working sets (``theory.lasso_ws``), no full Gram;
+    ``iterations`` then counts working-set rounds."""
     from theory import _cd
-    d = d if d is not None else design(x_hat, y)
     lam = nonnegative("lam", lam)
     if penalty not in ("lasso", "nuclear"):
         raise ValueError(f"penalty: solve_cd handles 'lasso' and 'nuclear', got {penalty!r}")
+    if d is None and penalty == "lasso":
+        from theory.lasso_ws import lasso_working_set
+        ws = lasso_working_set(*_check_data(x_hat, y), lam, tol=tol, max_sweeps=max_sweeps)
+        return Solution(ws.v_hat, ws.objective, ws.iterations, ws.converged)
+    d = d if d is not None else design(x_hat, y)
     C, H, W = d.shape
     G = np.ascontiguousarray(d.G)
     b = np.ascontiguousarray(d.b, dtype=complex)
