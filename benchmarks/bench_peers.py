@@ -137,25 +137,18 @@ register("fft-layer-vs-ten-line", "full-size circular conv layer: FFTCircularCon
          "(targets: >= 2x, and >= 25% of the measured GEMM rate)")(_fft_layer_case)
 
 
-def real_fourier_design(x_hat: np.ndarray) -> tuple[np.ndarray, list[list[int]], np.ndarray]:
-    """The design of the LASSO (eq. A.1) in the real orthonormal Fourier basis (``theory.cvx_reference.
-    real_fourier_columns``' order) straight from ``x_hat (N, C, H, W)`` in O(N CHW), no GEMM: ``<x, e_k> =
-    conj(x_hat_k)`` for real x, so a column is ``scale * Re x_hat_k`` or ``-scale * Im x_hat_k``. Returns
-    ``(Z (N, CHW), groups, weights)``: eq. A.1 is then ``(1/N)|y - Z beta|^2 + 2 lam sum_g weights_g |beta_g|``,
-    i.e. twice the objective of scikit-learn-style group lassos ``(1/2N)|y - Z beta|^2 + alpha sum_g w_g
-    |beta_g|`` at ``alpha = lam``."""
-    from theory.cvx_reference import real_fourier_columns
-    N, C, H, W = x_hat.shape
-    chan, freq, imag, scale, group, weights = real_fourier_columns((C, H, W))
-    z = x_hat.reshape(N, C, H * W)[:, chan, freq]                       # (N, columns) complex
-    Z = np.where(imag, -z.imag, z.real) * scale
-    groups = [list(np.nonzero(group == g)[0]) for g in range(len(weights))]
-    return np.ascontiguousarray(Z), groups, weights
+def real_fourier_groups(shape: tuple[int, int, int]) -> tuple[list[list[int]], np.ndarray]:
+    """The groups (column lists) and weights of eq. A.1 in the real Fourier basis (``theory.real_basis``):
+    ``(1/N)|y - Z beta|^2 + 2 lam sum_g weights_g |beta_g|``, twice the objective of scikit-learn-style
+    group lassos ``(1/2N)|y - Z beta|^2 + alpha sum_g w_g |beta_g|`` at ``alpha = lam``."""
+    from theory.real_basis import real_fourier_columns
+    group, weights = real_fourier_columns(shape)[4:]
+    return [list(np.nonzero(group == g)[0]) for g in range(len(weights))], weights
 
 
 def _group_lasso_case(peer: str, small: bool) -> Case:
     module = _need({"skglm": "skglm", "celer": "celer"}[peer])
-    from theory.cvx_reference import real_fourier_basis
+    from theory.real_basis import real_fourier_basis, real_fourier_design
     from theory.regression import design, objective, solve_cd
     N, size = (300, 6) if small else (5000, 32)
     x_hat, y = _patches(N, size)
@@ -168,7 +161,7 @@ def _group_lasso_case(peer: str, small: bool) -> Case:
         return solve_cd(x_hat=x_hat, y=y, lam=LAM, penalty="lasso").objective
 
     def baseline():
-        Z, groups, weights = real_fourier_design(x_hat)
+        Z, (groups, weights) = real_fourier_design(x_hat), real_fourier_groups(shape)
         model = module.GroupLasso(groups=groups, alpha=LAM, weights=weights, tol=1e-8, fit_intercept=False,
                                   max_iter=1000)
         beta = model.fit(Z, y).coef_

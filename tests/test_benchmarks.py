@@ -116,19 +116,22 @@ def test_fft_layer_ten_line_reference_matches_nn_conv2d():
 
 
 def test_real_fourier_design_is_the_pixel_design_in_the_real_basis():
-    """The peers' O(N d) design from x_hat equals X Q with Q the real orthonormal Fourier basis of the cvxpy
-    reference (an independent construction through idft2 of every basis vector), and its groups and weights
-    match that basis's."""
+    """theory.real_basis' O(N d) design from x_hat (one compiled gather) equals X Q with Q the real orthonormal
+    Fourier basis (an independent construction through idft2 of every basis vector); the map back from
+    coefficients equals dft2(Q beta); the peers' groups and weights match that basis's."""
     import numpy as np
-    from benchmarks.bench_peers import real_fourier_design
-    from theory.cvx_reference import real_fourier_basis
+    from benchmarks.bench_peers import real_fourier_groups
+    from theory.real_basis import from_real_coefficients, real_fourier_basis, real_fourier_design
     from theory.dft import dft2
     rng = np.random.default_rng(0)
-    for shape in ((2, 4, 4), (1, 5, 6)):
+    for shape in ((2, 4, 4), (1, 5, 6), (3, 3, 5)):
         x = rng.standard_normal((7,) + shape)
-        Z, groups, weights = real_fourier_design(dft2(x))
+        Z = real_fourier_design(dft2(x))
+        groups, weights = real_fourier_groups(shape)
         Q, group, weight = real_fourier_basis(shape)
         assert np.allclose(Q.T @ Q, np.eye(Q.shape[0]), atol=1e-12)   # an orthonormal real basis
         assert np.allclose(Z, x.reshape(7, -1) @ Q, atol=1e-12)
+        beta = rng.standard_normal((Q.shape[0], 2))
+        assert np.allclose(from_real_coefficients(beta, shape), dft2((Q @ beta).T.reshape((2,) + shape)), atol=1e-12)
         assert [list(np.nonzero(group == g)[0]) for g in range(len(weight))] == groups
         assert np.allclose(weights, weight)

@@ -262,9 +262,9 @@ def test_working_set_subgram_equals_the_dense_product():
 
 @given(seeds, st.integers(0, 1), st.integers(0, 3), st.integers(0, 4), st.booleans())
 def test_real_spectrum_check_against_the_gather_definition(seed, c, i, j, imag):
-    """check_real_spectrum (reversed views, no gather) accepts the DFT of real images and rejects one
+    """check_real_spectrum (one compiled pass) accepts the DFT of real images and rejects one
     coefficient moved off conjugate symmetry, exactly when the definition x_hat[-k] = conj(x_hat[k]) fails."""
-    from theory.lasso_ws import check_real_spectrum
+    from theory.real_basis import check_real_spectrum
     _, xh, _ = problem(seed, N=3, C=2, H=4, W=5)
     check_real_spectrum(xh)
     bad = xh.copy()
@@ -289,3 +289,37 @@ def test_working_set_lasso_zero_solution():
     ws = lasso_working_set(xh, y[:, None], lam)
     assert ws.converged and ws.iterations == 1 and not np.any(ws.v_hat)
     assert abs(ws.objective - np.mean(y ** 2)) < 1e-14 and abs(ws.gap) < 1e-14
+
+
+@settings(max_examples=10, deadline=None)
+@given(seeds, st.sampled_from([1e2, 1e4, 1e6]), st.integers(1, 2))
+def test_mixed_precision_gram_solve_is_the_float64_solve(seed, cond, K):
+    """theory.linalg.refined_gram_solve (float32 Gram + float64 refinement) returns the float64 solution of
+    (Z^T Z / N + lam I) x = b, against a dense float64 solve, for Gram condition numbers up to 1e6."""
+    from theory.linalg import refined_gram_solve
+    rng = np.random.default_rng(seed)
+    N, d = 300, 40
+    U, _ = np.linalg.qr(rng.standard_normal((N, d)))
+    V, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    Z = U * np.sqrt(N) * np.geomspace(1, cond ** -0.5, d) @ V.T          # Z^T Z / N has condition number cond
+    b = rng.standard_normal((d, K))
+    lam = 1e-9
+    exact = np.linalg.solve(Z.T @ Z / N + lam * np.eye(d), b)
+    x = refined_gram_solve(Z, b, lam)
+    assert x is not None and rel_err(x, exact) < 1e-12 * cond
+
+
+def test_mixed_precision_gram_solve_declines_when_float32_cannot_converge():
+    """At condition number 1e12 the float32 factor is useless (its error exceeds the smallest eigenvalue):
+    the solver returns None rather than a wrong answer, and ridge from data falls back to float64."""
+    from theory.linalg import refined_gram_solve
+    rng = np.random.default_rng(0)
+    N, C, H, W = 200, 1, 4, 4
+    U, _ = np.linalg.qr(rng.standard_normal((N, C * H * W)))
+    V, _ = np.linalg.qr(rng.standard_normal((C * H * W, C * H * W)))
+    x = (U * np.sqrt(N) * np.geomspace(1, 1e-6, C * H * W) @ V.T).reshape(N, C, H, W)
+    y = rng.standard_normal(N)
+    Z = x.reshape(N, -1)
+    assert refined_gram_solve(Z, Z.T @ y[:, None] / N, 0.0) is None
+    exact = dft.dft2(np.linalg.solve(Z.T @ Z / N, Z.T @ y / N).reshape(1, C, H, W))
+    assert rel_err(R.ridge(dft.dft2(x), y, 0.0), exact) < 1e-3   # float64 at condition number 1e12

@@ -13,7 +13,8 @@ import warnings
 import numpy as np
 
 from theory._validate import nonnegative
-from theory.dft import conjugate_indices, dft2, idft2
+from theory.dft import dft2
+from theory.real_basis import real_fourier_basis, real_fourier_columns  # noqa: F401 (re-exported)
 from theory.regression import Design, Solution, SolverError, _u_to_v, design, objective
 
 
@@ -55,48 +56,6 @@ def solve_cvxpy(x_hat=None, y=None, lam: float = 0.0, penalty: str = "lasso", d:
     prob = _solve_checked(cp.Problem(cp.Minimize(fit + lam * pen)), solver, allow_inaccurate, **solver_opts)
     v = _u_to_v(u.value, d)
     return Solution(v, objective(d, v, lam, penalty), int(prob.solver_stats.num_iters or 0), True)
-
-
-def real_fourier_columns(shape: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
-    """The column order of the real orthonormal Fourier basis (:func:`real_fourier_basis`), without the basis.
-
-    For each channel c and each pair {k, -k} (k the smaller flat index): ``sqrt(2) Re e_k`` then ``sqrt(2) Im e_k``;
-    for each self-conjugate k: ``e_k`` (real). Returns per column ``(channel, flat frequency index, imaginary?,
-    scale)`` and per group ``weight``: the factor ``c_g`` with ``sum_{all k} |v_hat_k| = sum_g c_g |beta_g|``
-    (sqrt2 pairs, 1 self), and per column its ``group`` id."""
-    C, H, W = shape
-    I, J = conjugate_indices(H, W)
-    neg = np.arange(H * W).reshape(H, W)[I, J].ravel()
-    chan, freq, imag, group, weight = [], [], [], [], []
-    for c in range(C):
-        for p in range(H * W):
-            if p > neg[p]:
-                continue
-            g = len(weight)
-            pair = p != neg[p]
-            chan += [c] * (1 + pair)
-            freq += [p] * (1 + pair)
-            imag += [False, True][:1 + pair]
-            group += [g] * (1 + pair)
-            weight.append(np.sqrt(2) if pair else 1.0)
-    weight = np.array(weight)
-    group = np.array(group)
-    return np.array(chan), np.array(freq), np.array(imag), weight[group], group, weight
-
-
-def real_fourier_basis(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A real orthonormal basis of pixel space built from the unitary Fourier basis, ``Q: (CHW, CHW)``.
-
-    Columns in the order of :func:`real_fourier_columns`. With ``v = Q beta``: ``beta = (sqrt2 Re v_hat_k,
-    -sqrt2 Im v_hat_k)``, so ``|v_hat_k| = |beta_pair| / sqrt2``. Returns ``(Q, group, weight)``: each
-    column's group id and, per group, the factor ``c_g`` with ``sum_{all k} |v_hat_k| = sum_g c_g |beta_g|``.
-    """
-    C, H, W = shape
-    chan, freq, imag, scale, group, weight = real_fourier_columns(shape)
-    unit = np.zeros((len(chan), C, H * W), complex)
-    unit[np.arange(len(chan)), chan, freq] = 1
-    e = idft2(unit.reshape(-1, C, H, W)).reshape(len(chan), -1)   # e_k in pixel space, one per column
-    return (np.where(imag[:, None], e.imag, e.real) * scale[:, None]).T, group, weight
 
 
 def _cvxpy_real(d: Design, lam, penalty: str, solver, allow_inaccurate, **solver_opts) -> Solution:

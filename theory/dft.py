@@ -188,6 +188,13 @@ def conjugate_indices(H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
     return ((-np.arange(H)) % H)[:, None], ((-np.arange(W)) % W)[None, :]
 
 
+def conjugate_symmetrise(v_hat: np.ndarray) -> np.ndarray:
+    """``(v_hat[k] + conj(v_hat[-k])) / 2`` over the last two axes ``(..., H, W)``: the DFT of ``Re idft2(v_hat)``,
+    i.e. of a real image exactly (solvers apply it to remove round-off asymmetry)."""
+    I, J = conjugate_indices(*v_hat.shape[-2:])
+    return (v_hat + np.conj(v_hat[..., I, J])) / 2
+
+
 def to_blocks(a):
     """Move the spatial axes in front of the channel axes: ``(..., K, C, H, W) -> (..., H, W, K, C)``.
 

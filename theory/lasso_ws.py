@@ -27,8 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory._validate import nonnegative
-from theory.dft import conjugate_indices
+from theory.dft import conjugate_symmetrise
 from theory.linalg import gram
+from theory.real_basis import _negatives, check_real_spectrum
 
 
 @dataclass
@@ -43,9 +44,7 @@ class WorkingSetSolution:
 
 def _pairs(H: int, W: int, C: int) -> tuple[np.ndarray, np.ndarray]:
     """Flat index of ``-k`` for every flat ``(c, i, j)``, and whether k is self-conjugate: ``(CHW,)`` each."""
-    I, J = conjugate_indices(H, W)
-    neg = np.arange(H * W).reshape(H, W)[I, J].ravel()
-    neg = (np.arange(C)[:, None] * H * W + neg[None, :]).ravel()
+    neg = (np.arange(C)[:, None] * H * W + _negatives(H, W)[None, :]).ravel()
     return neg, neg == np.arange(C * H * W)
 
 
@@ -74,29 +73,11 @@ def _adjoint(A: np.ndarray, R: np.ndarray) -> np.ndarray:
     return np.conj(R.conj().T @ A).T
 
 
-def check_real_spectrum(x_hat: np.ndarray, chunk: int = 512) -> None:
-    """ValueError unless ``x_hat (N, C, H, W)`` is finite and conjugate-symmetric (eq. 3.6:
-    ``x_hat[-k] = conj(x_hat[k])``, the DFT of real images) to ``1e-8 max|x_hat|`` (real and imaginary
-    parts apart); O(N CHW) on strided views, no FFT and no gather: ``-k`` of rows/columns 1.. is their reverse."""
-    asym = scale = 0.0
-    for s in range(0, x_hat.shape[0], chunk):
-        z = x_hat[s:s + chunk]
-        vals = [float(np.abs(z.real).max()), float(np.abs(z.imag).max())]
-        for a in (z[..., 1:, 1:], z[..., :1, 1:], z[..., 1:, :1], z[..., :1, :1]):
-            b = a[..., ::-1, ::-1]                       # x_hat[-k] on this block
-            vals += [float(np.abs(a.real - b.real).max()), float(np.abs(a.imag + b.imag).max())]
-        if not np.all(np.isfinite(vals)):                # (Python's max() would drop a NaN)
-            raise ValueError("x_hat: expected finite entries, found NaN or inf")
-        scale, asym = max(scale, *vals[:2]), max(asym, *vals[2:])
-    if asym > 1e-8 * max(scale, np.finfo(float).tiny):
-        raise ValueError("x_hat: expected the DFT of real images (x_hat[-k] = conj(x_hat[k]))")
-
-
 def lasso_working_set(x_hat: np.ndarray, Y: np.ndarray, lam: float, tol: float = 1e-10, max_rounds: int = 100,
                       max_sweeps: int = 5000, first: int = 128) -> WorkingSetSolution:
     """Solve eq. A.1's LASSO ``(1/N)|y - f|^2 + 2 lam sum |v_hat_cij|`` by working sets (module docstring).
 
-    x_hat: ``(N, C, H, W)`` complex, the DFT of real images (checked: :func:`check_real_spectrum`);
+    x_hat: ``(N, C, H, W)`` complex, the DFT of real images (checked: ``theory.real_basis.check_real_spectrum``);
     Y: ``(N, K)`` real. tol: the inner coordinate descent's (as in ``solve_cd``). Returns
     :class:`WorkingSetSolution` with ``v_hat (K, C, H, W)``.
     """
@@ -143,8 +124,7 @@ def lasso_working_set(x_hat: np.ndarray, Y: np.ndarray, lam: float, tol: float =
         u[:] = 0
         u[S] = uS
     v = np.conj(u).T.reshape(K, C, H, W)
-    I, J = conjugate_indices(H, W)
-    v = (v + np.conj(v[..., I, J])) / 2                               # exact symmetry (real predictor)
+    v = conjugate_symmetrise(v)                                       # exact symmetry (real predictor)
     f = (A @ np.conj(v.reshape(K, n)).T).real                        # (N, K): f = X_hat u, real
     objective = float(np.sum((Y - f) ** 2) / N + 2 * lam * np.abs(v).sum())
     return WorkingSetSolution(v, objective, float(gap), rounds, converged, len(S))

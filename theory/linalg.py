@@ -43,3 +43,35 @@ def mirror_upper(U: np.ndarray, block: int = 512) -> np.ndarray:
             else:
                 U[j:j + block, i:i + block] = blk.T
     return U
+
+
+def refined_gram_solve(Z: np.ndarray, rhs: np.ndarray, lam: float, max_steps: int = 30) -> np.ndarray | None:
+    """``(Z^T Z / N + lam I) x = rhs`` for ``Z: (N, d)`` float64, ``rhs: (d, K)``, in mixed precision: the Gram in
+    float32 (``ssyrk``, twice ``dsyrk``'s rate), its Cholesky in float64 as the approximate inverse, then
+    iterative refinement whose residuals ``r = rhs - Z^T (Z x) / N - lam x`` use the float64 Z (O(N d) each).
+    Stops as LAPACK's ``dsposv`` does: each column's ``max|r| <= max|x| * ||A||_F * eps * sqrt(d)`` (a float64
+    backward-stable answer: the float64 system's solution, whatever the float32 round-off). Returns None
+    when that is not reached in ``max_steps`` or the residual grows (cond(G + lam I) near 1 / float32
+    epsilon, a singular Gram): the caller then solves in float64, as ``dsposv`` falls back."""
+    import scipy.linalg as sla
+    from scipy.linalg.blas import ssyrk
+    N, d = Z.shape
+    G = mirror_upper(ssyrk(1.0, Z.astype(np.float32).T, trans=0, lower=0).astype(np.float64)) / N
+    G[np.diag_indices_from(G)] += lam
+    bound = np.linalg.norm(G) * np.finfo(float).eps * np.sqrt(d)
+    try:
+        c = sla.cho_factor(G, lower=False, overwrite_a=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        return None
+    x = sla.cho_solve(c, rhs, check_finite=False)
+    prev = np.inf
+    for _ in range(max_steps + 1):
+        r = rhs - (Z.T @ (Z @ x) / N + lam * x)
+        size = np.abs(r).max(axis=0)
+        if np.all(size <= np.abs(x).max(axis=0) * bound):
+            return x
+        if not np.all(np.isfinite(size)) or size.max() >= prev:   # diverging: the float32 factor is too poor
+            return None
+        prev = size.max()
+        x += sla.cho_solve(c, r, check_finite=False)
+    return None

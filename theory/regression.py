@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from theory._validate import as_array, nonnegative, positive_int
-from theory.dft import conjugate_indices, dft2, idft2
-from theory.linalg import gram
+from theory.dft import conjugate_symmetrise, dft2, idft2
+from theory.linalg import gram, refined_gram_solve
 from theory.spectra import pixel_to_fourier
 
 PENALTIES = ("ridge", "lasso", "nuclear", "schatten")
@@ -193,30 +193,39 @@ def _v_to_pixel(v_hat: np.ndarray, d: Design) -> np.ndarray:
 def ridge(x_hat=None, y=None, lam: float = 0.0, d: Design | None = None, method: str = "pixel") -> np.ndarray:
     """Exact ridge solution of eq. 4.15: ``(lam + G) u = b``, ``v_hat = conj(u)``; ``(K, C, H, W)``.
 
-    method="pixel" (default, fast): the real system ``(lam + X^T X/N) v = X^T y/N`` by Cholesky and
-    ``v_hat = dft2(v)`` (the DFT is orthogonal, so this is the same solution); method="fourier": eq. 4.15
-    literally, the complex Hermitian system in Fourier space. lam = 0 is least squares and needs a
-    non-singular design (N >= CHW and full rank), else ValueError.
-    """
-    import scipy.linalg as sla
-    d = d if d is not None else design(x_hat, y)
+    method="pixel" (default, fast): the real system ``(lam + X^T X/N) v = X^T y/N`` by Cholesky, from data in
+    the real Fourier basis (``theory.real_basis``: the design gathered from x_hat, no FFT), then ``v_hat``
+    (orthogonal changes of basis: the same solution); method="fourier": eq. 4.15 literally, the complex
+    Hermitian system. lam = 0 is least squares: needs N >= CHW and full rank, else ValueError."""
     lam = nonnegative("lam", lam)
-    A, rhs = (d.G_pix, d.b_pix) if method == "pixel" else (d.G, d.b) if method == "fourier" else (None, None)
-    if A is None:
+    if method not in ("pixel", "fourier"):
         raise ValueError(f"method: expected 'pixel' or 'fourier', got {method!r}")
+    if d is None and method == "pixel":
+        from theory.real_basis import from_real_coefficients, real_fourier_design
+        x_hat, Y = _check_data(x_hat, y)
+        Z = real_fourier_design(x_hat)                                   # (N, CHW), Z = X Q
+        beta = refined_gram_solve(Z, Z.T @ Y / len(Z), lam)                # mixed precision, float64 answer
+        beta = _spd_solve(gram(Z) / len(Z), Z.T @ Y / len(Z), lam, len(Z)) if beta is None else beta
+        return from_real_coefficients(beta, x_hat.shape[1:])
+    d = d if d is not None else design(x_hat, y)
+    sol = _spd_solve(d.G_pix, d.b_pix, lam, d.N) if method == "pixel" else _spd_solve(d.G, d.b, lam, d.N)
+    return dft2(sol.T.reshape((d.K,) + d.shape)) if method == "pixel" else _u_to_v(sol, d)
+
+
+def _spd_solve(A: np.ndarray, rhs: np.ndarray, lam: float, N: int) -> np.ndarray:
+    """``(A + lam I)^{-1} rhs`` by Cholesky, ValueError if singular; A Gram-like ``(n, n)``, rhs ``(n, K)``."""
+    import scipy.linalg as sla
     try:
         c = sla.cho_factor(A + lam * np.eye(A.shape[0]), lower=False, check_finite=False)
         sol = sla.cho_solve(c, rhs, check_finite=False)
     except np.linalg.LinAlgError:
-        raise ValueError(f"lam = {lam}: the design X^T X / N + lam I is singular (N = {d.N}, features = "
+        raise ValueError(f"lam = {lam}: the design X^T X / N + lam I is singular (N = {N}, features = "
                          f"{A.shape[0]}); use lam > 0") from None
     # cond(A) >= (max diag(R) / min diag(R))^2 for the Cholesky factor R: a cheap singularity test (no SVD)
     r = np.abs(np.diagonal(c[0]))
     if r.min() ** 2 < 1e-14 * r.max() ** 2:
         raise ValueError(f"lam = {lam}: the design X^T X / N + lam I is numerically singular; use a larger lam")
-    if method == "pixel":
-        return dft2(sol.T.reshape((d.K,) + d.shape))
-    return _u_to_v(sol, d)
+    return sol
 
 
 def tau_uncentred(d: Design) -> np.ndarray:
@@ -362,10 +371,7 @@ def solve(x_hat=None, y=None, lam: float = 0.0, penalty: str = "lasso", L: int =
         if small >= 20:
             converged = True
             break
-    v = _u_to_v(w * scale, d)
-    # symmetrise: removes round-off asymmetry so v_hat is exactly the DFT of a real filter
-    I, J = conjugate_indices(H, W)
-    v = (v + np.conj(v[..., I, J])) / 2
+    v = conjugate_symmetrise(_u_to_v(w * scale, d))   # exactly the DFT of a real filter (round-off removed)
     return Solution(v, objective(d, v, lam, penalty, L), it, converged)
 
 
@@ -399,9 +405,7 @@ def solve_cd(x_hat=None, y=None, lam: float = 0.0, penalty: str = "lasso", d: De
         blocks = G[rows[:, :, None], rows[:, None, :]]                                 # (HW, C, C)
         a = np.maximum(np.linalg.eigvalsh(blocks)[:, -1], 1e-300)
         sweeps = _cd.bcd_nuclear(G, b, u, Gu, rows, a, lam, tol, max_sweeps, inner)
-    v = _u_to_v(u, d)
-    I, J = conjugate_indices(H, W)
-    v = (v + np.conj(v[..., I, J])) / 2
+    v = conjugate_symmetrise(_u_to_v(u, d))
     return Solution(v, objective(d, v, lam, penalty), int(sweeps), bool(sweeps < max_sweeps))
 
 
