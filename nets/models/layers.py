@@ -59,7 +59,9 @@ def _irfft2_freq_major(zt: torch.Tensor, H: int, W: int) -> torch.Tensor:
     contiguous), then one transpose puts W last for the 1-D inverse real FFT."""
     R = zt.shape[1:]
     z = torch.fft.ifft(zt.reshape(H, -1), dim=0, norm=NORM)
-    z = z.reshape(H * (W // 2 + 1), -1).t().contiguous().view(*R, H, W // 2 + 1)
+    # the FFT may return its output transposed (strides (1, H)): reshape + permute views that layout as it
+    # is, so one copy reorders it (a 2-D .t() of it would copy twice: 17 ms instead of 5 at batch 128 x 64)
+    z = z.reshape(H, W // 2 + 1, -1).permute(2, 0, 1).contiguous().view(*R, H, W // 2 + 1)
     return torch.fft.irfft(z, n=W, dim=-1, norm=NORM)
 
 
@@ -104,12 +106,15 @@ class _SpectralConv(torch.autograd.Function):
     def setup_context(ctx, inputs, output):
         _, Xt, Kt, phase = output
         ctx.mark_non_differentiable(Xt, Kt, phase)
+        ctx.set_materialize_grads(False)   # no zero-filled gradients for the non-differentiable outputs
         ctx.save_for_backward(Xt, Kt, phase)
         ctx.save_for_forward(inputs[0], inputs[1], Xt, Kt, phase)
         ctx.has_bias = inputs[2] is not None
 
     @staticmethod
     def backward(ctx, gy, *_):
+        if gy is None:                     # the output did not reach the loss
+            return None, None, None
         Xt, Kt, phase = ctx.saved_tensors
         H, W = gy.shape[-2:]
         Gt = _freq_major(torch.fft.rfft2(gy, norm=NORM))               # (F, B, O)
