@@ -63,7 +63,7 @@ for _pen in ("lasso", "nuclear"):
 
 def _ridge_case(small: bool) -> Case:
     """eq. 4.15 on 50,000 DFT images of 32x32x3 (CIFAR-10 training-set size), all the work from ``x_hat`` on:
-    freqsens (real pixel Gram + Cholesky, v_hat by one DFT) vs eq. 4.15 literally (complex Gram
+    freqsens (design in the real Fourier basis, float32 Gram refined in float64) vs eq. 4.15 literally (complex Gram
     X_hat^H X_hat / N, complex Cholesky). Random images: the timing does not depend on the content."""
     import scipy.linalg as sla
     from theory.dft import dft2
@@ -83,7 +83,7 @@ def _ridge_case(small: bool) -> Case:
         return np.conj(u).reshape(C, H, H)[None]
 
     return Case(f"ridge, N={N}, {C * H * H} DFT features, K=1, lam={lam}", lambda: ridge(x_hat, y, lam), literal,
-                "ridge (pixel Gram + Cholesky)", "eq. 4.15 literally (complex Gram + Cholesky)", rtol=1e-8,
+                "ridge (real Fourier basis, mixed-precision Gram)", "eq. 4.15 literally (complex Gram + Cholesky)", rtol=1e-8,
                 slow_baseline=not small)
 
 
