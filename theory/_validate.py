@@ -61,3 +61,15 @@ def nonnegative(name: str, x: Any) -> float:
     if not math.isfinite(x) or x < 0:
         raise ValueError(f"{name}: expected a finite real number >= 0, got {x!r}")
     return x
+
+
+def regression_data(x_hat, y) -> tuple[np.ndarray, np.ndarray]:
+    """``x_hat (N, C, H, W)`` (finiteness left to the caller's one pass over it) and real targets ``y (N,)`` or
+    ``(N, K)`` -> ``(x_hat, Y (N, K) float64)``, else one ValueError naming the argument."""
+    x_hat = as_array("x_hat", x_hat, ndim=4, finite=False)
+    y = as_array("y", y)
+    if y.ndim not in (1, 2) or y.shape[0] != x_hat.shape[0]:
+        raise ValueError(f"y: expected shape (N,) or (N, K) with N = {x_hat.shape[0]} (rows of x_hat), got {y.shape}")
+    if np.iscomplexobj(y):
+        raise ValueError("y: expected real targets")
+    return x_hat, (y[:, None] if y.ndim == 1 else y).astype(np.float64)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from theory._validate import nonnegative
+from theory._validate import nonnegative, positive_int, regression_data
 from theory.dft import conjugate_symmetrise
 from theory.linalg import gram
 from theory.real_basis import _negatives, check_real_spectrum
@@ -73,16 +73,19 @@ def _adjoint(A: np.ndarray, R: np.ndarray) -> np.ndarray:
     return np.conj(R.conj().T @ A).T
 
 
-def lasso_working_set(x_hat: np.ndarray, Y: np.ndarray, lam: float, tol: float = 1e-10, max_rounds: int = 100,
+def lasso_working_set(x_hat: np.ndarray, y: np.ndarray, lam: float, tol: float = 1e-10, max_rounds: int = 100,
                       max_sweeps: int = 5000, first: int = 128) -> WorkingSetSolution:
     """Solve eq. A.1's LASSO ``(1/N)|y - f|^2 + 2 lam sum |v_hat_cij|`` by working sets (module docstring).
 
     x_hat: ``(N, C, H, W)`` complex, the DFT of real images (checked: ``theory.real_basis.check_real_spectrum``);
-    Y: ``(N, K)`` real. tol: the inner coordinate descent's (as in ``solve_cd``). Returns
+    y: ``(N,)`` or ``(N, K)`` real. tol: the inner coordinate descent's (as in ``solve_cd``). Returns
     :class:`WorkingSetSolution` with ``v_hat (K, C, H, W)``.
     """
     from theory import _cd
-    lam = nonnegative("lam", lam)
+    lam, tol = nonnegative("lam", lam), nonnegative("tol", tol)
+    max_rounds, max_sweeps, first = (positive_int(n, v) for n, v in
+                                     (("max_rounds", max_rounds), ("max_sweeps", max_sweeps), ("first", first)))
+    x_hat, Y = regression_data(x_hat, y)                              # y (N,) or (N, K) -> Y (N, K) float
     check_real_spectrum(x_hat)
     N, C, H, W = x_hat.shape
     n, K = C * H * W, Y.shape[1]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from theory._validate import as_array
 from theory.dft import conjugate_indices, idft2
 
 
@@ -24,8 +25,7 @@ def real_fourier_columns(shape: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
     scale)`` and per group ``weight``: the factor ``c_g`` with ``sum_{all k} |v_hat_k| = sum_g c_g |beta_g|``
     (sqrt2 pairs, 1 self), and per column its ``group`` id."""
     C, H, W = shape
-    I, J = conjugate_indices(H, W)
-    neg = np.arange(H * W).reshape(H, W)[I, J].ravel()
+    neg = _negatives(H, W)
     chan, freq, imag, group, weight = [], [], [], [], []
     for c in range(C):
         for p in range(H * W):
@@ -86,7 +86,8 @@ def _pass(x, neg, chan, freq, imag, scale, Z, write):
     return asym, big, finite
 
 
-def _scan(x_hat: np.ndarray, write: bool):
+def _scan(x_hat, write: bool):
+    x_hat = as_array("x_hat", x_hat, ndim=4, finite=False)      # finiteness: checked in the pass
     N, C, H, W = x_hat.shape
     x = np.ascontiguousarray(x_hat, dtype=np.complex128).reshape(N, C, H * W)
     chan, freq, imag, scale = real_fourier_columns((C, H, W))[:4]

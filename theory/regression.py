@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from theory._validate import as_array, nonnegative, positive_int
+from theory._validate import as_array, nonnegative, positive_int, regression_data
 from theory.dft import conjugate_symmetrise, dft2, idft2
 from theory.linalg import gram, refined_gram_solve
 from theory.spectra import pixel_to_fourier
@@ -79,16 +79,6 @@ class Design:
         return float(-np.mean(logp[np.arange(self.N), self.labels])), self.X.T @ p / self.N
 
 
-def _check_data(x_hat, y):
-    x_hat = as_array("x_hat", x_hat, ndim=4, finite=False)   # finiteness: checked chunk by chunk in _real_pixels
-    y = as_array("y", y)
-    if y.ndim not in (1, 2) or y.shape[0] != x_hat.shape[0]:
-        raise ValueError(f"y: expected shape (N,) or (N, K) with N = {x_hat.shape[0]} (rows of x_hat), got {y.shape}")
-    if np.iscomplexobj(y):
-        raise ValueError("y: expected real targets")
-    return x_hat, (y[:, None] if y.ndim == 1 else y).astype(np.float64)
-
-
 CHUNK = 2048   # images per inverse-DFT chunk: bounds the complex temporary (2048 x 3072 x 16 B = 100 MB)
 
 
@@ -130,7 +120,7 @@ def design(x_hat, y, loss: str = "squared") -> Design:
             raise ValueError("y: cross-entropy needs integer class labels >= 0")
         labels = lab.astype(np.int64)
         y = np.eye(int(labels.max()) + 1)[labels]
-    x_hat, Y = _check_data(x_hat, y)
+    x_hat, Y = regression_data(x_hat, y)
     N, C, H, W = x_hat.shape
     X = _real_pixels(x_hat)
     G_pix, b_pix = gram(X) / N, X.T @ Y / N
@@ -202,7 +192,7 @@ def ridge(x_hat=None, y=None, lam: float = 0.0, d: Design | None = None, method:
         raise ValueError(f"method: expected 'pixel' or 'fourier', got {method!r}")
     if d is None and method == "pixel":
         from theory.real_basis import from_real_coefficients, real_fourier_design
-        x_hat, Y = _check_data(x_hat, y)
+        x_hat, Y = regression_data(x_hat, y)
         Z = real_fourier_design(x_hat)                                   # (N, CHW), Z = X Q
         beta = refined_gram_solve(Z, Z.T @ Y / len(Z), lam)                # mixed precision, float64 answer
         beta = _spd_solve(gram(Z) / len(Z), Z.T @ Y / len(Z), lam, len(Z)) if beta is None else beta
@@ -390,7 +380,7 @@ def solve_cd(x_hat=None, y=None, lam: float = 0.0, penalty: str = "lasso", d: De
         raise ValueError(f"penalty: solve_cd handles 'lasso' and 'nuclear', got {penalty!r}")
     if d is None and penalty == "lasso":
         from theory.lasso_ws import lasso_working_set
-        ws = lasso_working_set(*_check_data(x_hat, y), lam, tol=tol, max_sweeps=max_sweeps)
+        ws = lasso_working_set(x_hat, y, lam, tol=tol, max_sweeps=max_sweeps)
         return Solution(ws.v_hat, ws.objective, ws.iterations, ws.converged)
     d = d if d is not None else design(x_hat, y)
     C, H, W = d.shape
