@@ -14,6 +14,12 @@ def spectrum_image(S: np.ndarray) -> np.ndarray:
     return np.moveaxis(img, 0, -1) if img.shape[0] == 3 else img.mean(0)
 
 
+def fft_extent(H: int, W: int) -> tuple[float, float, float, float]:
+    """``imshow`` extent of an fftshift-ed ``(H, W)`` map, so the axes read signed frequencies ``k_j, k_i``
+    (``np.fft.fftshift(np.fft.fftfreq(n, 1 / n))``: -(n // 2) .. (n - 1) // 2), pixel centres on integers."""
+    return (-(W // 2) - 0.5, (W - 1) // 2 + 0.5, -(H // 2) - 0.5, (H - 1) // 2 + 0.5)
+
+
 def use_agg():
     """matplotlib with the file-only backend (no display here or on clusters); returns pyplot."""
     import matplotlib

@@ -126,3 +126,20 @@ def test_bad_input_names_the_argument(call, match):
     """Mismatched shapes and non-finite entries raise ValueError naming the argument."""
     with pytest.raises(ValueError, match=match):
         call()
+
+
+@pytest.mark.parametrize("H, W", [(4, 4), (5, 3), (1, 6), (7, 7)])
+def test_flat_conjugate_index_and_symmetrise(H, W):
+    """conjugate_flat_indices maps k to -k on the flat grid (for real x: flat x_hat[neg] = conj(x_hat)), and
+    conjugate_symmetrise is the DFT of the real part of idft2 (an explicit loop over -k as reference)."""
+    rng = np.random.default_rng(H * 10 + W)
+    neg = dft.conjugate_flat_indices(H, W)
+    xh = dft.dft2(rng.standard_normal((2, H, W))).reshape(2, -1)
+    assert np.allclose(xh[:, neg], np.conj(xh), atol=1e-12)
+    v = rng.standard_normal((2, H, W)) + 1j * rng.standard_normal((2, H, W))
+    expected = np.empty_like(v)
+    for i in range(H):
+        for j in range(W):
+            expected[..., i, j] = (v[..., i, j] + np.conj(v[..., (-i) % H, (-j) % W])) / 2
+    assert np.allclose(dft.conjugate_symmetrise(v), expected, atol=1e-14)
+    assert np.allclose(dft.conjugate_symmetrise(v), dft.dft2(dft.idft2(v).real), atol=1e-12)

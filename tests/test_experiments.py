@@ -353,3 +353,15 @@ def test_first_order_heat_map_is_the_exact_logit_change_of_a_linear_model():
             z = (x - torch.tensor(m)[:, None, None]) / torch.tensor(sd)[:, None, None]
             ref = (net(z + d) - net(z)).norm(dim=1).mean().item()
             assert fo.mean[ki, kj] == pytest.approx(ref, rel=1e-4), (ki, kj)
+
+
+@pytest.mark.parametrize("H, W", [(32, 32), (5, 6), (7, 3)])
+def test_fft_extent_centres_pixels_on_signed_frequencies(H, W):
+    """The figures' imshow extent puts each fftshift-ed pixel centre on its signed frequency (numpy's
+    fftfreq order), odd sizes included."""
+    from nets.plots import fft_extent
+    left, right, bottom, top = fft_extent(H, W)
+    for n, lo, hi in ((W, left, right), (H, bottom, top)):
+        k = np.fft.fftshift(np.fft.fftfreq(n, 1 / n))
+        centres = lo + 0.5 + np.arange(n) * (hi - lo) / n
+        assert np.allclose(centres, k), (n, centres, k)

@@ -188,6 +188,13 @@ def conjugate_indices(H: int, W: int) -> tuple[np.ndarray, np.ndarray]:
     return ((-np.arange(H)) % H)[:, None], ((-np.arange(W)) % W)[None, :]
 
 
+def conjugate_flat_indices(H: int, W: int) -> np.ndarray:
+    """:func:`conjugate_indices` flattened: the flat index of ``-k`` for every flat frequency ``k`` of an
+    ``H x W`` grid, ``(HW,)`` int, C-contiguous."""
+    I, J = conjugate_indices(H, W)
+    return np.ascontiguousarray(np.arange(H * W).reshape(H, W)[I, J].ravel())
+
+
 def conjugate_symmetrise(v_hat: np.ndarray) -> np.ndarray:
     """``(v_hat[k] + conj(v_hat[-k])) / 2`` over the last two axes ``(..., H, W)``: the DFT of ``Re idft2(v_hat)``,
     i.e. of a real image exactly (solvers apply it to remove round-off asymmetry)."""

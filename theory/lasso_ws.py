@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory._validate import nonnegative, positive_int, regression_data
-from theory.dft import conjugate_symmetrise
+from theory.dft import conjugate_flat_indices, conjugate_symmetrise
 from theory.linalg import gram
-from theory.real_basis import _negatives, check_real_spectrum
+from theory.real_basis import check_real_spectrum
 
 
 @dataclass
@@ -44,7 +44,7 @@ class WorkingSetSolution:
 
 def _pairs(H: int, W: int, C: int) -> tuple[np.ndarray, np.ndarray]:
     """Flat index of ``-k`` for every flat ``(c, i, j)``, and whether k is self-conjugate: ``(CHW,)`` each."""
-    neg = (np.arange(C)[:, None] * H * W + _negatives(H, W)[None, :]).ravel()
+    neg = (np.arange(C)[:, None] * H * W + conjugate_flat_indices(H, W)[None, :]).ravel()
     return neg, neg == np.arange(C * H * W)
 
 

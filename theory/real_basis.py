@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 from theory._validate import as_array
-from theory.dft import conjugate_indices, idft2
+from theory.dft import conjugate_flat_indices, idft2
 
 
 def real_fourier_columns(shape: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
@@ -25,7 +25,7 @@ def real_fourier_columns(shape: tuple[int, int, int]) -> tuple[np.ndarray, ...]:
     scale)`` and per group ``weight``: the factor ``c_g`` with ``sum_{all k} |v_hat_k| = sum_g c_g |beta_g|``
     (sqrt2 pairs, 1 self), and per column its ``group`` id."""
     C, H, W = shape
-    neg = _negatives(H, W)
+    neg = conjugate_flat_indices(H, W)
     chan, freq, imag, group, weight = [], [], [], [], []
     for c in range(C):
         for p in range(H * W):
@@ -58,12 +58,6 @@ def real_fourier_basis(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndar
     return (np.where(imag[:, None], e.imag, e.real) * scale[:, None]).T, group, weight
 
 
-def _negatives(H: int, W: int) -> np.ndarray:
-    """Flat index of ``-k`` for every flat frequency ``k`` of an H x W grid, ``(HW,)``."""
-    I, J = conjugate_indices(H, W)
-    return np.ascontiguousarray(np.arange(H * W).reshape(H, W)[I, J].ravel())
-
-
 @njit(cache=True)
 def _pass(x, neg, chan, freq, imag, scale, Z, write):
     """One pass over ``x (N, C, HW)`` complex: ``max|Re x_k - Re x_-k|, |Im x_k + Im x_-k|``, ``max|Re|, |Im|``,
@@ -92,7 +86,7 @@ def _scan(x_hat, write: bool):
     x = np.ascontiguousarray(x_hat, dtype=np.complex128).reshape(N, C, H * W)
     chan, freq, imag, scale = real_fourier_columns((C, H, W))[:4]
     Z = np.empty((N, len(chan)) if write else (0, 0))
-    asym, big, finite = _pass(x, _negatives(H, W), chan, freq, imag, scale, Z, write)
+    asym, big, finite = _pass(x, conjugate_flat_indices(H, W), chan, freq, imag, scale, Z, write)
     if not finite:
         raise ValueError("x_hat: expected finite entries, found NaN or inf")
     if asym > 1e-8 * max(big, np.finfo(float).tiny):
@@ -122,7 +116,7 @@ def from_real_coefficients(beta: np.ndarray, shape: tuple[int, int, int]) -> np.
     K = beta.shape[1]
     v = np.zeros((K, C, H * W), complex)
     np.add.at(v, (slice(None), chan, freq), (beta / scale[:, None] * np.where(imag, -1j, 1.0)[:, None]).T)
-    neg = _negatives(H, W)
+    neg = conjugate_flat_indices(H, W)
     rep = np.arange(H * W) < neg                      # pairs' representatives; fill their partners
     v[:, :, neg[rep]] = np.conj(v[:, :, rep])
     return v.reshape(K, C, H, W)

@@ -30,6 +30,11 @@ def _spearman(a, b) -> float:
     return float(spearmanr(a[keep], b[keep]).statistic) if np.ptp(a[keep]) > 0 and np.ptp(b[keep]) > 0 else float("nan")
 
 
+def _pooled(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
+    """The map over all ``n`` images from the means over its halves ``[:n // 2]`` and ``[n // 2:]``."""
+    return (first * (n // 2) + second * (n - n // 2)) / n
+
+
 def run(ctx, p, runner) -> dict:
     import sys
 
@@ -54,14 +59,14 @@ def run(ctx, p, runner) -> dict:
         parts, norm = (slice(0, n // 2), slice(n // 2, n)), (data.mean, data.std)   # two halves: reliability
         halves = [fourier_heat_map(model, x[s], y[s], epsilon=p["epsilon"], normalise=norm, seed=k)
                   for k, s in enumerate(parts)]
-        hm = (halves[0].mean * (n // 2) + halves[1].mean * (n - n // 2)) / n
+        hm = _pooled(halves[0].mean, halves[1].mean, n)
         se = float(np.nanmax(np.sqrt(hm * (1 - hm) / n)))
         atomic_write(Path(r["run"]) / "heatmap.npy", lambda f, m=hm: np.save(f, m))
         S = np.load(Path(r["run"]) / "sensitivity.npz", allow_pickle=False)["mean"].mean(0)
         reliability = _spearman(halves[0].mean.ravel(), halves[1].mean.ravel())
         fo = [first_order_heat_map(model, x[s], epsilon=p["epsilon"], normalise=norm, seed=k).mean
               for k, s in enumerate(parts)]
-        fo_map = (fo[0] * (n // 2) + fo[1] * (n - n // 2)) / n
+        fo_map = _pooled(fo[0], fo[1], n)
         fo_rel = _spearman(fo[0].ravel(), fo[1].ravel())
         atomic_write(Path(r["run"]) / "first_order.npy", lambda f, m=fo_map: np.save(f, m))
         out.append({"run": r["run"], "depth": r.get("depth"), "test_acc": r.get("test_acc"), "n_images": n,
@@ -81,7 +86,7 @@ def figure(result: dict, path) -> None:
     """Per model: heat map, first-order map and gradient sensitivity (channel mean), DC at the centre, each
     on its own colour scale with a colorbar and frequency axes; epsilon and the clean error in the titles."""
     from infra.io import atomic_save_figure
-    from nets.plots import use_agg
+    from nets.plots import fft_extent, use_agg
     plt = use_agg()
     maps = [m for m in result["maps"] if "skipped" not in m]
     fig, axes = plt.subplots(len(maps), 3, figsize=(11, 3.3 * len(maps)), squeeze=False)
@@ -96,7 +101,7 @@ def figure(result: dict, path) -> None:
         for ax, (img, title) in zip(row, panels):
             H, W = img.shape
             im = ax.imshow(np.fft.fftshift(img), origin="lower", cmap="viridis",
-                           extent=(-W // 2 - 0.5, W - W // 2 - 0.5, -H // 2 - 0.5, H - H // 2 - 0.5))
+                           extent=fft_extent(H, W))
             fig.colorbar(im, ax=ax, shrink=0.8)
             ax.set(title=f"depth {m['depth']}: {title}", xlabel="k_j", ylabel="k_i")
             ax.title.set_fontsize(7)

@@ -54,7 +54,7 @@ def figure(out, rows, path) -> bool:
     """Per depth: the per-frequency block norm |v_hat_k|_F of the trained network against the convex
     solution's (log-log, the diagonal is agreement), and the learned norms as an image (DC at the centre)."""
     from infra.io import atomic_save_figure
-    from nets.plots import use_agg
+    from nets.plots import fft_extent, use_agg
     files = [(r, out / "linear" / f"L{r['depth']}-wd{r['weight_decay']:g}.npz") for r in rows]
     files = [(r, f) for r, f in files if f.exists()]
     if not files:
@@ -74,7 +74,7 @@ def figure(out, rows, path) -> bool:
         ax.title.set_fontsize(8)
         H, W = learned.shape
         im = axes[1, i].imshow(np.fft.fftshift(np.log10(learned + floor)), origin="lower", cmap="viridis",
-                               extent=(-W // 2 - 0.5, W - W // 2 - 0.5, -H // 2 - 0.5, H - H // 2 - 0.5))
+                               extent=fft_extent(H, W))
         fig.colorbar(im, ax=axes[1, i], shrink=0.8, label="log10 trained |v_k|")
         axes[1, i].set(xlabel="k_j", ylabel="k_i")
     fig.tight_layout()

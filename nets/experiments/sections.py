@@ -16,7 +16,7 @@ def sweep_figure(rows, var: str, title: str, path: Path) -> None:
     moment and eq. 5.1's first moment on separate axes (every seed a point, mean +- sd), test accuracy
     against chance. Runs excluded by the learning gate are drawn as open markers."""
     from nets.measures import postprocess, radial_curve
-    from nets.plots import use_agg
+    from nets.plots import fft_extent, use_agg
     plt = use_agg()
     ok = [r for r in rows if "error" not in r]
     xs = sorted({r[var] for r in ok})
@@ -30,7 +30,7 @@ def sweep_figure(rows, var: str, title: str, path: Path) -> None:
     ncol = max(len(xs), 4)
     fig, axes = plt.subplots(2, ncol, figsize=(2.7 * ncol, 6.0), squeeze=False)
     H, W = next(iter(maps.values())).shape[-2:]
-    ext = (-W // 2 - 0.5, W - W // 2 - 0.5, -H // 2 - 0.5, H - H // 2 - 0.5)
+    ext = fft_extent(H, W)
     im = None
     for i, x in enumerate(xs):
         im = axes[0, i].imshow(logs[x], origin="lower", vmin=lo, vmax=hi, extent=ext, cmap="viridis")
