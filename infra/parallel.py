@@ -59,12 +59,26 @@ class Executor:
             self.pool = ProcessPoolExecutor(workers, initializer=_worker_init, initargs=(os.getpid(),))
             self.size = workers
 
-    def map(self, fn, *iterables) -> list:
+    def map(self, fn, *iterables, progress=None) -> list:
+        """``[fn(*args) for args in zip(*iterables)]``, all submitted at once; ``progress(done)`` is called
+        as each job finishes (in completion order); results come back in the input order."""
         if self.client is not None:
-            return self.client.gather(self.client.map(fn, *iterables, pure=False))
-        if self.pool is not None:
-            return list(self.pool.map(fn, *iterables))
-        return [fn(*args) for args in zip(*iterables)]
+            from distributed import as_completed
+            futures = self.client.map(fn, *iterables, pure=False)
+        elif self.pool is not None:
+            from concurrent.futures import as_completed
+            futures = [self.pool.submit(fn, *args) for args in zip(*iterables)]
+        else:
+            out = []
+            for args in zip(*iterables):
+                out.append(fn(*args))
+                if progress:
+                    progress(len(out))
+            return out
+        for done, _ in enumerate(as_completed(futures), 1):
+            if progress:
+                progress(done)
+        return self.client.gather(futures) if self.client is not None else [f.result() for f in futures]
 
     def close(self) -> None:
         if self.pool is not None:

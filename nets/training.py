@@ -6,9 +6,10 @@
   the gradient, i.e. the penalty ``(weight_decay / 2) sum |w|^2``. Eq. 4.1's ``lambda`` is therefore
   ``weight_decay / 2``: :func:`eq41_lambda` is the one place that converts.
 * Learning rate x0.1 after ``patience`` epochs without validation-loss improvement (or, with ``lr_drops``,
-  at those epochs); stop when it falls below ``min_lr`` or after ``max_epochs``. Model selection: the epoch
-  with the best validation accuracy
-  (validation carved from the training data; the test split is only evaluated once, at the end).
+  at those epochs); stop when it falls below ``min_lr`` or after ``max_epochs``. The reported (and later
+  measured) model is ``checkpoint``: ``"best"``, the epoch with the best validation accuracy (validation
+  carved from the training data), or ``"last"``, the model at the end of the schedule; the test split is
+  only evaluated once, at the end, on that model.
 * Every epoch appends to ``metrics.jsonl``, then writes ``last.pt`` atomically (model, optimizer, scheduler,
   epoch, config: tensors and plain Python types only, so every load uses ``weights_only=True`` and a
   crafted checkpoint cannot run code). ``--resume`` drops metric rows newer than the checkpoint and
@@ -38,8 +39,8 @@ class TrainError(RuntimeError):
 @dataclass
 class TrainConfig:
     model: str = "convactually"
-    depth: int | None = 4
-    width: int = 64
+    depth: int | None = None        # None: the model family's default (ConvActually 4); refused where unused
+    width: int | None = None        # None: the family's published width; refused where unused
     dataset: str = "embedded"
     data_root: str | None = None
     filter: str | None = None
@@ -60,11 +61,14 @@ class TrainConfig:
     device: str = "auto"
     threads: int = 1
     amp: bool = True                # bfloat16 autocast, CUDA only
+    checkpoint: str = "best"        # the model a run reports and is measured on: "best" validation accuracy or "last"
     out: str = "runs/run"
 
     def identity(self) -> dict:
-        """The fields that define the run (a resume must match them); device/threads/out may differ."""
-        return {k: v for k, v in asdict(self).items() if k not in ("device", "threads", "out", "amp")}
+        """The fields that define the run (a resume must match them); device/threads/out may differ.
+        ``checkpoint`` enters only when not the default, so runs saved before it existed keep their keys."""
+        return {k: v for k, v in asdict(self).items() if k not in ("device", "threads", "out", "amp")
+                and not (k == "checkpoint" and v == "best")}
 
 
 def eq41_lambda(weight_decay: float) -> float:
@@ -211,6 +215,8 @@ def _train(cfg: TrainConfig, resume: bool, data, progress: bool) -> dict:
         opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     else:
         raise TrainError(f"optimizer: expected 'sgd' or 'adam', got {cfg.optimizer!r}")
+    if cfg.checkpoint not in ("best", "last"):
+        raise TrainError(f"checkpoint: expected 'best' or 'last', got {cfg.checkpoint!r}")
     if cfg.lr_drops:
         # the paper's x0.1 steps on a fixed calendar: a short budget cannot wait for plateaus, and the last
         # epochs at lr / 100 let the training loss settle (the learning gate checks that it did)
@@ -244,7 +250,7 @@ def _train(cfg: TrainConfig, resume: bool, data, progress: bool) -> dict:
                                                                   "pixel_units": cfg.filter is None}})
         (out / "metrics.jsonl").write_text("")
     from tqdm import tqdm
-    stop_reason = "max_epochs"
+    stop_reason, last_done = "max_epochs", start - 1
     for epoch in range(start, cfg.max_epochs):
         if opt.param_groups[0]["lr"] < cfg.min_lr * (1 - 1e-9):
             stop_reason = "min_lr"
@@ -289,14 +295,19 @@ def _train(cfg: TrainConfig, resume: bool, data, progress: bool) -> dict:
         _save(out / "last.pt", {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                 "scheduler": sched.state_dict(), "epoch": epoch, "best": best, "config": asdict(cfg)})
         crash_point("last")
+        last_done = epoch
         if progress:
             print(f"[train] {out.name} epoch {epoch}: train {rec['train_acc']:.3f} val {val_acc:.3f} "
                   f"lr {rec['lr']:.1e} ({rec['seconds']:.1f} s)", file=sys.stderr)
-    model.load_state_dict(load_checkpoint(out / "best.pt", device)["model"])
+    if cfg.checkpoint == "best":
+        model.load_state_dict(load_checkpoint(out / "best.pt", device)["model"])
+    measured = best["epoch"] if cfg.checkpoint == "best" else last_done
     xte, yte = _tensors(data, "test", cfg.n_test, device)
     test_loss, test_acc = evaluate(model, xte, yte, amp=amp)
     chance = float(torch.bincount(yte).max() / len(yte)) if len(yte) else float("nan")   # most frequent class
-    result = {"config": asdict(cfg), "best_epoch": best["epoch"], "val_acc": best["val_acc"], "test_acc": test_acc,
+    val_acc = best["val_acc"] if cfg.checkpoint == "best" else evaluate(model, xva, yva, amp=amp)[1]
+    result = {"config": asdict(cfg), "best_epoch": best["epoch"], "val_acc": val_acc, "test_acc": test_acc,
+              "checkpoint": cfg.checkpoint, "measured_epoch": measured,
               "chance": chance,
               "test_loss": test_loss, "stop_reason": stop_reason, "device": str(device),
               "parameters": sum(p.numel() for p in model.parameters())}
@@ -305,15 +316,17 @@ def _train(cfg: TrainConfig, resume: bool, data, progress: bool) -> dict:
 
 
 def load_trained(run_dir, device="cpu", data=None):
-    """``(model, cfg, data)`` of a finished run: the best-validation weights (``data``: pass the run's
-    dataset if already loaded, else it is loaded from the run's config)."""
+    """``(model, cfg, data)`` of a finished run: the weights of its ``checkpoint`` rule (best validation
+    accuracy, or the end of the schedule: ``last.pt``, or the initial weights when it trained no epoch).
+    ``data``: pass the run's dataset if already loaded, else it is loaded from the run's config."""
     run_dir = Path(run_dir)
     if not (run_dir / "config.json").exists() or not (run_dir / "best.pt").exists():
         raise TrainError(f"{run_dir}: not a finished freqsens run (needs config.json and best.pt)")
     cfg = read_config(run_dir)
     data = data if data is not None else load_data(cfg)
     model = make_model(cfg, data.shape, len(data.classes))
-    model.load_state_dict(load_checkpoint(run_dir / "best.pt", device)["model"])
+    weights = run_dir / ("last.pt" if cfg.checkpoint == "last" and (run_dir / "last.pt").exists() else "best.pt")
+    model.load_state_dict(load_checkpoint(weights, device)["model"])
     return model.to(device).eval(), cfg, data
 
 

@@ -2,7 +2,7 @@
 
 High-pass (zero the centred square of half-width ``ratio * W/2``, i.e. all k with
 max(|ki|/(H/2), |kj|/(W/2)) < ratio; the published code zeroed an fftshift slice ``[c-h:c+h]``, which is
-not symmetric under k -> -k), low-pass, band-pass, whitening (divide by the training amplitude spectrum
+not symmetric under k -> -k: ``highpass_released:R`` reproduces its effective gain, 0.5 on that ring), low-pass, band-pass, whitening (divide by the training amplitude spectrum
 sqrt(tau)) and spectrum inversion (rescale each frequency so its variance becomes the radial variance
 profile read backwards: low frequencies get the high-frequency variance and vice versa). Whitening and
 inversion use tau of the *training* split only.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from nets.data.base import DataError, ImageData, normalise
-from theory.dft import dft2, idft2, signed_frequencies
+from theory.dft import conjugate_indices, dft2, idft2, signed_frequencies
 from theory.spectra import fourier_stats, radial_average, radius_squared
 
 
@@ -27,7 +27,7 @@ def _box_radius(H: int, W: int) -> np.ndarray:
     return np.maximum(ki[:, None] / (H / 2), kj[None, :] / (W / 2))
 
 
-FILTERS = ("highpass", "lowpass", "bandpass", "whiten", "invert", "standardise")
+FILTERS = ("highpass", "highpass_released", "lowpass", "bandpass", "whiten", "invert", "standardise")
 
 
 def parse_filter(spec: str) -> tuple[str, tuple[float, ...]]:
@@ -39,7 +39,7 @@ def parse_filter(spec: str) -> tuple[str, tuple[float, ...]]:
         vals = tuple(float(a) for a in args.split(",")) if args else ()
     except ValueError:
         raise DataError(f"filter {spec!r}: arguments must be numbers") from None
-    need = {"highpass": 1, "lowpass": 1, "bandpass": 2, "whiten": 0, "invert": 0, "standardise": 0}[kind]
+    need = {"highpass": 1, "highpass_released": 1, "lowpass": 1, "bandpass": 2, "whiten": 0, "invert": 0, "standardise": 0}[kind]
     if len(vals) != need:
         raise DataError(f"filter {spec!r}: {kind} takes {need} argument(s), got {len(vals)}")
     if any(not 0 < v < 1 for v in vals) or (kind == "bandpass" and vals[0] >= vals[1]):
@@ -56,6 +56,8 @@ def filter_gain(spec: str, shape: tuple[int, int, int], tau_train: np.ndarray | 
     u = np.broadcast_to(_box_radius(H, W), (C, H, W))
     if kind == "highpass":
         return (u >= vals[0]).astype(float)
+    if kind == "highpass_released":
+        return np.broadcast_to(released_highpass_gain(H, W, vals[0]), (C, H, W)).copy()
     if kind == "lowpass":
         return (u < vals[0]).astype(float)
     if kind == "bandpass":
@@ -71,6 +73,21 @@ def filter_gain(spec: str, shape: tuple[int, int, int], tau_train: np.ndarray | 
     idx = np.searchsorted(r ** 2, r2)  # exact match: r**2 are the integer keys
     target = prof[::-1][idx]
     return np.sqrt(target[None] / t)
+
+
+def released_highpass_gain(H: int, W: int, ratio: float) -> np.ndarray:
+    """The effective gain ``(H, W)`` (FFT order) of the released code's ``PassFilter`` high-pass (DESIGN.md):
+    after fftshift it zeroes the index block ``[c - k, c + k)`` on both axes (``c = N/2``, ``k = int(ratio
+    N/2)``), i.e. signed frequencies ``-k <= f < k``, then keeps the real part of the inverse FFT. Since
+    ``Re(idft(m X)) = idft((m(f) + m(-f)) / 2 X)`` for real images, the effective gain is the mask averaged
+    with its mirror: 0 inside (DC included), 0.5 on the ring where only one of f, -f was zeroed, 1 outside."""
+    def kept(n):
+        f = signed_frequencies(n)
+        k = int(ratio * n / 2)
+        return (f < -k) | (f >= k)          # outside the zeroed block along this axis
+    mask = (kept(H)[:, None] | kept(W)[None, :]).astype(float)
+    I, J = conjugate_indices(H, W)
+    return (mask + mask[I, J]) / 2
 
 
 def standardise(x: np.ndarray) -> np.ndarray:

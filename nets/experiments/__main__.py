@@ -29,14 +29,20 @@ def main(argv=None) -> int:
     ap.add_argument("name", choices=[*experiment_names(), "all"], help="experiment to run")
     ap.add_argument("--dataset", default="embedded", help=f"one of {', '.join(dataset_names())} (default embedded)")
     ap.add_argument("--data-root", help="folder with cifar-10-batches-py (for --dataset cifar10)")
-    ap.add_argument("--preset", default="quick", choices=list(SCALES), help="tiny (tests), quick (the main job: <= 20 min on 2 CPU cores), standard (~2 h on 2 cores) or paper (GPU)")
-    ap.add_argument("--seeds", type=int_at_least(1), default=2, help="seeds per configuration (default 2)")
+    ap.add_argument("--preset", default="quick", choices=list(SCALES), help="tiny (tests), quick (the main job: <= 20 min on 2 CPU cores), standard (~2 h on 2 cores), cifar (the "
+                    "paper's claims on CIFAR-10: <= 2 h on 2 cores), cifar-quick (hypothesis I and its whitened control "
+                    "on CIFAR-10: <= 25 min) or paper (GPU)")
+    ap.add_argument("--seeds", type=int_at_least(1), help="seeds per configuration (default: the preset's, 3 for cifar "
+                    "and cifar-quick, else 2)")
     ap.add_argument("--out", default="results/quick", help="results folder (default results/quick)")
-    ap.add_argument("--workers", type=int_at_least(1), default=1, help="local worker processes (default 1)")
+    ap.add_argument("--workers", type=int_at_least(1), help="local worker processes, one torch thread each (default: "
+                    "the preset's, 2 for cifar and cifar-quick, else 1)")
     ap.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster (needs the dask extra: "
                     "pip install 'freqsens[dask]')")
     ap.add_argument("--no-report", action="store_true", help="do not build the report at the end")
     args = ap.parse_args(argv)
+    args.seeds = args.seeds or SCALES[args.preset].get("seeds", 2)
+    args.workers = args.workers or SCALES[args.preset].get("workers", 1)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         ap.error(f"--out: {out} is a file, expected a folder")

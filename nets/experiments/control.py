@@ -10,6 +10,8 @@ from nets.experiments.registry import Experiment
 
 PRESETS = {p: dict(filters=[None, "standardise", "highpass:0.5", "whiten", "invert"], n_train=10000)
            for p in ("tiny", "quick", "standard", "paper")}
+PRESETS["cifar"] = PRESETS["cifar-quick"] = dict(
+    filters=[None, "highpass:0.5", "highpass_released:0.5", "lowpass:0.5", "whiten", "invert"], n_train=10000)
 
 
 def channel_means(x: np.ndarray) -> np.ndarray:

@@ -12,6 +12,8 @@ from nets.experiments.registry import Experiment
 PRESETS = {
     "tiny": dict(linear_n=200, linear_size=4, linear_decays=[1e-2]),
     "quick": dict(linear_n=400, linear_size=6, linear_decays=[1e-2]),
+    "cifar": dict(linear_n=400, linear_size=6, linear_decays=[1e-2]),
+    "cifar-quick": dict(skip="the linear-CNN comparison is in the quick and cifar presets"),
     "standard": dict(linear_n=2000, linear_size=8, linear_decays=[1e-3, 1e-2]),
     "paper": dict(linear_n=5000, linear_size=16, linear_decays=[1e-3, 1e-2]),
 }

@@ -1,11 +1,21 @@
-"""Residual networks (paper Fig. 6, the counterexample): does weight decay concentrate a ResNet's
-sensitivity the way it does for ConvActually?"""
+"""Residual networks (paper Fig. 6, Section 6): "hypotheses I-II can fail in the presence of residual
+connections". ResNets over depth (hypothesis I) and over weight decay (hypothesis II), each decided like the
+plain CNNs' trends and then read as: supported -> the hypothesis holds for residual networks; the opposite
+trend (not supported) -> it fails; no trend -> inconclusive.
+
+The paper's heuristic: with residual connections f -> identity as the weights -> 0 (without them f -> 0), and
+the identity is equally sensitive to every frequency, so more decay should push a ResNet's map towards a flat
+one. Checked on the measured maps: the gap between a flat map's DC-free first moment and the run's,
+``flat_gap = moment1_nodc(flat) - moment1_nodc(S)`` (0 for a flat map, positive when sensitivity sits at low
+frequencies), should *decrease* with the decay, and Spearman(S, tau) with it."""
 from __future__ import annotations
+
+import numpy as np
 
 from nets.experiments.registry import Experiment
 from nets.experiments.sections import trend_section
-from nets.experiments.sweep import analyse_runs, make_task
-from nets.experiments.trends import trend_table
+from nets.experiments.sweep import analyse_runs, make_task, run_with_baselines
+from nets.experiments.trends import HEADLINE, trend, trend_table
 
 PRESETS = {
     "tiny": dict(resnets=["resnet20"], resnet_decays=[1e-4], resnet_train=dict(n_train=100, n_val=50, max_epochs=1)),
@@ -15,25 +25,86 @@ PRESETS = {
                        "0.26-0.33 after 3 epochs on 1500 images); run --preset standard."),
     "standard": dict(resnets=["resnet20"], resnet_decays=[1e-4, 1e-3, 1e-2, 3e-2, 1e-1],
                      resnet_train=dict(n_train=5000, n_val=500, n_test=1000, max_epochs=8)),
+    # CIFAR: ResNet-8/14/20 (width 8: 8/16/32 channels) over depth at the base decay; ResNet-14 over 5 decays
+    # (SGD lr 0.05, momentum 0.9: exposure ~210 x decay)
+    "cifar": dict(resnets=["resnet14"], resnet_decays=[1e-4, 1e-3, 3e-3, 1e-2, 3e-2],
+                  depth_resnets=["resnet8", "resnet14", "resnet20"], resnet_train=dict()),
+    "cifar-quick": dict(skip="residual networks are in the cifar preset"),
     "paper": dict(resnets=["resnet20", "resnet56", "resnet9"], resnet_decays=[1e-5, 1e-4, 1e-3, 1e-2], resnet_train=dict()),
 }
 
 
+def _depth(name: str) -> int:
+    return int(name.removeprefix("resnet"))
+
+
 def tasks(ctx, p):
-    return [make_task(ctx, {"experiment": "resnet", "model": m, "weight_decay": wd}, m, s, p["resnet_train"],
-                      weight_decay=wd, depth=None)
-            for m in p["resnets"] for wd in p["resnet_decays"] for s in range(ctx.seeds)]
+    t = [make_task(ctx, {"experiment": "resnet", "model": m, "sweep": "decay", "weight_decay": wd}, m, s,
+                   p["resnet_train"], weight_decay=wd, depth=None)
+         for m in p["resnets"] for wd in p["resnet_decays"] for s in range(ctx.seeds)]
+    wd = ctx.scale["base_decay"]
+    # depth rows are labelled by family ("model": "resnet") so one figure and one trend span the depths
+    return t + [make_task(ctx, {"experiment": "resnet", "model": "resnet", "sweep": "depth",
+                                "depth": _depth(m), "weight_decay": wd}, m, s, p["resnet_train"], weight_decay=wd,
+                          depth=None)
+                for m in p.get("depth_resnets", []) for s in range(ctx.seeds)]
+
+
+def _holds(verdict: str) -> str:
+    return {"supported": "holds", "not supported": "fails (opposite trend)"}.get(verdict, "inconclusive (no trend decided)")
 
 
 def run(ctx, p, runner) -> dict:
-    from nets.experiments.sweep import run_with_baselines
     ok, res = analyse_runs(*run_with_baselines(runner, "resnet", tasks(ctx, p)))
-    res["residual"] = trend_table(ok, "weight_decay", "model", log_x=True)
+    decay = [r for r in ok if r.get("sweep", "decay") == "decay"]
+    depth = [r for r in ok if r.get("sweep") == "depth"]
+    res["residual"] = trend_table(decay, "weight_decay", "model", log_x=True)
+    if depth:
+        res["residual_depth"] = trend_table(depth, "depth", "model")
+    flat = res.get("flat", {}).get("moment1_nodc")
+    verdicts = {}
+    for model, entry in res["residual"].items():
+        verdicts[f"hypothesis II ({model}, decay)"] = _holds(entry[HEADLINE]["verdict"])
+    for fam, entry in res.get("residual_depth", {}).items():
+        verdicts[f"hypothesis I ({fam} depths {entry[HEADLINE].get('x')}, depth)"] = _holds(entry[HEADLINE]["verdict"])
+    res["residual_verdicts"] = verdicts
+    if flat is not None:
+        heur = {}
+        for model in res["residual"]:
+            rows = [r for r in decay if str(r.get("model")) == model and r.get("learned", True)]
+            for r in rows:
+                r["flat_gap"] = flat - r[HEADLINE]
+            xs = sorted({r["weight_decay"] for r in rows})
+            t = trend(np.log10(xs) if xs else xs, [[r["flat_gap"] for r in rows if r["weight_decay"] == x] for x in xs],
+                      direction="decreasing")
+            heur[model] = {**t, "x": xs, "verdict": {"supported": "consistent", "not supported": "contradicted"}
+                           .get(t["verdict"], "inconclusive")}
+        res["heuristic"] = heur
     return res
 
 
 def section(out, result) -> list[str]:
-    return trend_section(out, result, "resnet", "weight_decay", "residual", "Residual networks (Fig. 6)")
+    from infra.tables import fmt
+    def only(sweep, rows):
+        return [r for r in rows if r.get("sweep", "decay") == sweep]
+    lines = trend_section(out, {**result, "runs": only("decay", result["runs"]),
+                                "untrained": only("decay", result.get("untrained", []))},
+                          "resnet", "weight_decay", "residual", "Residual networks over weight decay (Fig. 6)")
+    if result.get("residual_depth"):
+        lines += trend_section(out, {**result, "runs": only("depth", result["runs"]),
+                                     "untrained": only("depth", result.get("untrained", []))},
+                               "resnet_depth", "depth", "residual_depth", "Residual networks over depth")
+    lines += ["### Do hypotheses I-II hold for residual networks?", "",
+              "Read from the headline trends above: supported -> holds; the opposite trend -> fails; neither -> "
+              "inconclusive.", ""]
+    lines += [f"* {k}: **{v}**" for k, v in result.get("residual_verdicts", {}).items()] + [""]
+    for model, h in result.get("heuristic", {}).items():
+        lines += [f"The paper's heuristic (f -> identity as weights -> 0, so decay flattens the map): flat_gap = "
+                  f"flat map's {HEADLINE} minus the run's, per decay {[fmt(m) for m in h.get('means', [])]}; slope "
+                  f"{fmt(h['slope'])} per decade, CIs {[fmt(c) for c in h['slope_ci']]} / "
+                  f"{[fmt(c) for c in h['slope_t_ci']]}: **{h['verdict']}** for {model} (consistent = the gap "
+                  "shrinks with decay, both CIs below 0).", ""]
+    return lines
 
 
 EXPERIMENT = Experiment("resnet", "Residual networks", PRESETS, run, section)

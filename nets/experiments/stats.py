@@ -13,7 +13,8 @@ import numpy as np
 from infra.tables import fmt
 from nets.experiments.registry import Experiment
 
-PRESETS = {"tiny": dict(stats_images=500), "quick": dict(stats_images=20000),
+PRESETS = {"tiny": dict(stats_images=500), "quick": dict(stats_images=20000), "cifar": dict(stats_images=20000),
+           "cifar-quick": dict(stats_images=20000),
            "standard": dict(stats_images=None), "paper": dict(stats_images=None)}
 
 

@@ -7,7 +7,7 @@ import json
 from infra.tables import markdown_table
 from nets.experiments.registry import Experiment
 
-PRESETS = {p: dict(check_instances=10, conjecture_samples=4000) for p in ("tiny", "quick", "standard", "paper")}
+PRESETS = {p: dict(check_instances=10, conjecture_samples=4000) for p in ("tiny", "quick", "standard", "cifar", "cifar-quick", "paper")}
 
 
 def run(ctx, p, runner) -> dict:

@@ -22,12 +22,14 @@ from scipy.stats import t as student_t
 #: headline verdict: the first moment *without* the DC term, because on the embedded data eq. 5.1's moment
 #: is dominated by one pixel (r = 0) that mean colour alone explains (issue 12; ``control`` experiment).
 STATISTICS = {"moment1_nodc": "decreasing", "moment1": "decreasing", "moment2_nodc": "decreasing",
-              "moment2": "decreasing", "midband_slope": "decreasing", "spearman_tau": "increasing"}
+              "moment2": "decreasing", "midband_slope": "decreasing", "spearman_tau": "increasing",
+              "moment1_released": "decreasing"}
 HEADLINE = "moment1_nodc"
 
 #: The learning gate: a run enters a verdict only if its test accuracy is at least ``min_acc_ratio`` x chance
-#: and its training loss (of the model at the end of each epoch, over the whole training split) changed by at
-#: most ``max_loss_change`` (relative) over its last epoch.
+#: (and at least its model family's accuracy floor, where the preset states one) and its training loss (of
+#: the model at the end of each epoch, over the whole training split) changed by at most ``max_loss_change``
+#: (relative) over its last epoch.
 GATE = {"min_acc_ratio": 2.0, "max_loss_change": 0.02}
 
 
@@ -110,11 +112,15 @@ def trend_table(rows: list[dict], var: str, group: str | None = None, log_x: boo
     return out
 
 
-def learning_gate(test_acc: float, chance: float, train_losses: list[float]) -> tuple[bool, str]:
-    """:data:`GATE` applied to one run: ``(passed, reason)``; the reason names the failed condition."""
+def learning_gate(test_acc: float, chance: float, train_losses: list[float],
+                  floor: float | None = None) -> tuple[bool, str]:
+    """:data:`GATE` applied to one run: ``(passed, reason)``; the reason names the failed condition.
+    ``floor``: the model family's accuracy floor (None: only the chance multiple)."""
     need = GATE["min_acc_ratio"] * chance
     if not test_acc >= need:
         return False, f"test accuracy {test_acc:.3f} < {GATE['min_acc_ratio']:g} x chance ({need:.3f})"
+    if floor is not None and not test_acc >= floor:
+        return False, f"test accuracy {test_acc:.3f} < the model family's floor {floor:g}"
     if len(train_losses) < 2:
         return False, "fewer than 2 epochs: cannot tell whether the training loss flattened"
     a, b = train_losses[-2], train_losses[-1]
@@ -123,3 +129,60 @@ def learning_gate(test_acc: float, chance: float, train_losses: list[float]) -> 
         return False, (f"training loss still moving: {a:.3f} -> {b:.3f} over the last epoch "
                        f"({100 * change:.1f}% > {100 * GATE['max_loss_change']:g}%)")
     return True, "passed"
+
+
+def slope_difference(xs, values_a, values_b, n_boot: int = 2000, seed: int = 0) -> dict:
+    """How the slope of a statistic against ``xs`` differs between two groups (a minus b), e.g. natural minus
+    whitened data in the depth sweep: the data-versus-architecture control.
+
+    values_a, values_b: ``len(xs)`` lists of per-seed values each. Returns ``difference`` (slope of a's seed
+    means minus b's), ``ci`` (percentile bootstrap, seeds resampled in both groups) and ``t_ci`` (the
+    interaction coefficient of one least-squares fit ``y = a0 + a1 x + g (c0 + c1 x)`` through every point,
+    g = 1 for group a, with its t-interval, df = points - 4)."""
+    xs = np.asarray(xs, float)
+    A = [np.asarray(v, float) for v in values_a]
+    B = [np.asarray(v, float) for v in values_b]
+    nan2 = [float("nan")] * 2
+    if len(xs) < 3 or any(len(v) == 0 for v in A + B):
+        return {"difference": float("nan"), "ci": nan2, "t_ci": nan2}
+    rng = np.random.default_rng(seed)
+    boots = [_slope(xs, [rng.choice(v, len(v)).mean() for v in A]) - _slope(xs, [rng.choice(v, len(v)).mean() for v in B])
+             for _ in range(n_boot)]
+    lo, hi = (float(q) for q in np.nanpercentile(boots, [2.5, 97.5]))
+    x = np.concatenate([np.full(len(v), xv) for xv, v in zip(xs, A)] + [np.full(len(v), xv) for xv, v in zip(xs, B)])
+    g = np.concatenate([np.ones(sum(len(v) for v in A)), np.zeros(sum(len(v) for v in B))])
+    y = np.concatenate(A + B)
+    D = np.column_stack([np.ones_like(x), x, g, g * x])
+    coef, *_ = np.linalg.lstsq(D, y, rcond=None)
+    dof = len(y) - 4
+    if dof > 0:
+        resid = y - D @ coef
+        cov = np.linalg.pinv(D.T @ D) * (resid @ resid / dof)
+        half = float(student_t.ppf(0.975, dof) * np.sqrt(cov[3, 3]))
+        t_ci = [float(coef[3] - half), float(coef[3] + half)]
+    else:
+        t_ci = nan2
+    diff = _slope(xs, [v.mean() for v in A]) - _slope(xs, [v.mean() for v in B])
+    return {"difference": diff, "ci": [lo, hi], "t_ci": t_ci}
+
+
+def architecture_control(natural: dict, control: dict, difference: dict) -> tuple[str, str]:
+    """The data-versus-architecture verdict of the depth sweep from the headline trends on natural data and
+    on a variant without a spectrum (whitened), and :func:`slope_difference` (natural minus control).
+
+    * "inherited": the natural trend is supported, the control's is not, and both CIs of the difference lie
+      below 0 (depth concentrates sensitivity more where the data has a spectrum);
+    * "architectural": the control's trend is supported and the difference's CIs include 0 (depth does it
+      on data without a spectrum, as much as on natural data);
+    * "partly inherited": both trends are supported and the difference's CIs lie below 0;
+    * otherwise "inconclusive", with the reason."""
+    nat, ctl = natural.get("verdict"), control.get("verdict")
+    below = all(np.isfinite(c[1]) and c[1] < 0 for c in (difference["ci"], difference["t_ci"]))
+    straddle = all(np.isfinite(c[0]) and c[0] <= 0 <= c[1] for c in (difference["ci"], difference["t_ci"]))
+    if nat == "supported" and ctl != "supported" and below:
+        return "inherited", "natural trend supported, whitened not; the slopes differ (both CIs below 0)"
+    if ctl == "supported" and straddle:
+        return "architectural", "the trend holds on whitened data as on natural data (difference CIs include 0)"
+    if nat == "supported" and ctl == "supported" and below:
+        return "partly inherited", "the trend holds on whitened data too, but is steeper on natural data"
+    return "inconclusive", f"natural: {nat}, whitened: {ctl}, difference CIs {difference['ci']} / {difference['t_ci']}"

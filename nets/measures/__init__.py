@@ -18,7 +18,8 @@ from infra.registry import Registry
 from nets.measures.base import Map, Normalised, RunningMean, iter_batches, prepare
 from nets.measures.gradient import frequency_sensitivity, loss_gradient_sensitivity, probe_sensitivity
 from nets.measures.heatmap import first_order_heat_map, fourier_heat_map
-from nets.measures.radial import dc_robust, midband_slope, moment, moment_without_dc, postprocess, radial_curve, summarise
+from nets.measures.radial import (dc_robust, midband_slope, moment, moment_without_dc, postprocess, radial_curve,
+                                  released_moment, released_radial_curve, summarise)
 from nets.measures.similarity import compare_sensitivity, radial_kl
 
 
@@ -61,5 +62,5 @@ register_measure("first_order_heatmap", lambda model, x, y=None, **kw: first_ord
 
 __all__ = ["Map", "MeasureEntry", "Normalised", "RunningMean", "iter_batches", "prepare", "probe_sensitivity", "compare_sensitivity", "fourier_heat_map", "frequency_sensitivity",
            "first_order_heat_map", "loss_gradient_sensitivity", "measure", "measure_names", "moment", "moment_without_dc", "midband_slope",
-           "dc_robust", "postprocess", "radial_curve",
+           "dc_robust", "postprocess", "radial_curve", "released_moment", "released_radial_curve",
            "radial_kl", "register_measure", "summarise", "unregister_measure"]

@@ -61,10 +61,39 @@ def postprocess(r: np.ndarray, g: np.ndarray, neighbours: int = 3) -> np.ndarray
     return (c[hi] - c[lo]) / (hi - lo)
 
 
+def released_radial_curve(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's released radial curve (``radial_pushforward``, as read in DESIGN.md), for comparison only.
+
+    ``S (C, H, W)`` (or ``(H, W)``) in FFT order -> ``(r, q)``: after fftshift, pixel (a, b) sits at
+    ``x_a = linspace(-H/2, H/2, H)[a]``, ``y_b = linspace(-W/2, W/2, W)[b]`` (step N/(N-1), no point at 0),
+    ``r = sqrt(x^2 + y^2)``; every distinct float radius is its own bin (177 bins at 32 x 32; DC shares
+    r ~ 0.73 with three neighbours); ``q`` = sum over the bin's pixels *and channels* / its pixel count."""
+    S = np.asarray(S, float)
+    S = S[None] if S.ndim == 2 else S
+    H, W = S.shape[-2:]
+    x, y = np.linspace(-H / 2, H / 2, H), np.linspace(-W / 2, W / 2, W)
+    r = np.sqrt(x[:, None] ** 2 + y[None, :] ** 2).ravel()
+    summed = np.fft.fftshift(S, axes=(-2, -1)).sum(axis=0).ravel()     # channels summed, not averaged
+    keys, inv, counts = np.unique(r, return_inverse=True, return_counts=True)
+    return keys, np.bincount(inv, weights=summed) / counts
+
+
+def released_moment(S: np.ndarray, k: int = 1) -> float:
+    """The released code's ``moments``: ``sum r^k q / sum q`` over the bins of :func:`released_radial_curve`
+    (per-bin means, not weighted by pixel counts, DC included, r in its grid units). Eq. 5.1 under the
+    published convention, next to freqsens's :func:`moment` (trapezoid over exact radii, DC at r = 0)."""
+    r, q = released_radial_curve(S)
+    if not q.sum() > 0:
+        raise ValueError("S: expected a non-negative map with a positive sum")
+    return float((r ** k * q).sum() / q.sum())
+
+
 def summarise(S: np.ndarray, n_images: int) -> dict:
-    """Moments 1 and 2 (eq. 5.1), the DC-robust summaries (:func:`dc_robust`) and the radial curve of a map
-    ``S (C, H, W)``, as saved with every run."""
+    """Moments 1 and 2 (eq. 5.1), the DC-robust summaries (:func:`dc_robust`), the first moment under the
+    released code's convention (:func:`released_moment`) and the radial curve of a map ``S (C, H, W)``, as
+    saved with every run."""
     r, g = radial_curve(S)
     return {"n_images": n_images, "moment1": moment(r, g, 1), "moment2": moment(r, g, 2), **dc_robust(r, g),
+            "moment1_released": released_moment(S, 1),
             "radial_r": r.tolist(),
             "radial": g.tolist()}

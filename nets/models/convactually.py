@@ -42,4 +42,4 @@ SPEC = ModelSpec("convactually", build, "ConvActually: depth-1 full-size circula
                  quick=dict(batch_size=128, lr=1e-4, optimizer="adam", patience=1, max_epochs=10, n_train=2500,
                             n_val=500, n_test=2000, width=16),
                  paper=dict(batch_size=1024, lr=1e-4, patience=50, max_epochs=500),
-                 uses_depth=True, uses_width=True, full_size=True)
+                 uses_depth=True, uses_width=True, default_width=64, full_size=True)

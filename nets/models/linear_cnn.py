@@ -76,4 +76,4 @@ SPEC = ModelSpec("linearcnn", build, "LinearCNN: eq. 3.1 exactly (no bias, no ac
                  quick=dict(batch_size=128, lr=3e-4, patience=2, max_epochs=6, n_train=4000, n_val=1000,
                             n_test=2000, width=8),
                  paper=dict(batch_size=1024, lr=1e-4, patience=50, max_epochs=500),
-                 uses_depth=True, uses_width=True, full_size=True)
+                 uses_depth=True, uses_width=True, default_width=64, full_size=True)

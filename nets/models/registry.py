@@ -25,8 +25,9 @@ class ModelSpec:
     quick: dict = field(default_factory=dict)
     paper: dict = field(default_factory=dict)
     pattern: str | None = None
-    uses_depth: bool = False     # --depth means something for this family
-    uses_width: bool = False     # --width means something for this family
+    uses_depth: bool = False     # --depth means something for this family (else a given depth is refused)
+    uses_width: bool = False     # --width means something for this family (else a given width is refused)
+    default_width: int | None = None   # the width built when none is given (the published one)
     full_size: bool = False      # kernels as large as the image (sensitivity is cheap per image)
 
     def hyperparameters(self, preset: str) -> dict:
@@ -56,15 +57,21 @@ def get_model_spec(name: str) -> ModelSpec:
     return _REGISTRY.get(name)   # raises, listing the registered names
 
 
-def build_model(name: str, depth: int | None = None, width: int = 64, in_channels: int = 3, classes: int = 10,
-                size=(32, 32), **kw) -> nn.Module:
-    """Build a registered model (``depth``/``width`` where the family uses them; None: its default)."""
-    if depth is not None and (isinstance(depth, bool) or not isinstance(depth, int) or depth < 1):
-        raise ValueError(f"depth: expected an integer >= 1, got {depth!r}")
-    if isinstance(width, bool) or not isinstance(width, int) or width < 1:
-        raise ValueError(f"width: expected an integer >= 1, got {width!r}")
-    return get_model_spec(name).build(depth=depth, width=width, in_channels=in_channels, classes=classes,
-                                      size=tuple(size), name=name, **kw)
+def build_model(name: str, depth: int | None = None, width: int | None = None, in_channels: int = 3,
+                classes: int = 10, size=(32, 32), **kw) -> nn.Module:
+    """Build a registered model. ``depth`` / ``width``: None gives the family's default; a value for a
+    family that does not take it (``uses_depth`` / ``uses_width``) is refused, never silently dropped."""
+    spec = get_model_spec(name)
+    for arg, v, used in (("depth", depth, spec.uses_depth), ("width", width, spec.uses_width)):
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{arg}: expected an integer >= 1, got {v!r}")
+        if not used:
+            raise ValueError(f"{arg}: model {name!r} does not take a {arg} (its {arg} is fixed by its name); "
+                             f"leave --{arg} out")
+    return spec.build(depth=depth, width=width if width is not None else spec.default_width,
+                      in_channels=in_channels, classes=classes, size=tuple(size), name=name, **kw)
 
 
 def count_parameters(model: nn.Module) -> int:

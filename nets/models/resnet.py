@@ -24,38 +24,42 @@ class BasicBlock(nn.Module):
 
 
 class CifarResNet(nn.Module):
-    """CIFAR ResNet-(6n+2) of He et al. 2016: 16/32/64 channels, n basic blocks per stage (ResNet-20: n=3, -56: n=9)."""
+    """CIFAR ResNet-(6n+2) of He et al. 2016: w/2w/4w channels (published w = 16), n basic blocks per stage
+    (ResNet-20: n=3, -56: n=9)."""
 
-    def __init__(self, depth: int = 20, in_channels: int = 3, classes: int = 10):
+    def __init__(self, depth: int = 20, in_channels: int = 3, classes: int = 10, width: int = 16):
         super().__init__()
         if (depth - 2) % 6 or depth < 8:
             raise ValueError(f"depth: CIFAR ResNets have depth 6n + 2 (20, 32, 44, 56, ...), got {depth}")
         n = (depth - 2) // 6
-        layers, c = [nn.Conv2d(in_channels, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()], 16
-        for i, w in enumerate((16, 32, 64)):
+        w0 = width
+        layers, c = [nn.Conv2d(in_channels, w0, 3, 1, 1, bias=False), nn.BatchNorm2d(w0), nn.ReLU()], w0
+        for i, w in enumerate((w0, 2 * w0, 4 * w0)):
             for j in range(n):
                 layers.append(BasicBlock(c, w, 2 if (j == 0 and i > 0) else 1))
                 c = w
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.classifier = nn.Linear(64, classes)
+        self.classifier = nn.Linear(4 * w0, classes)
 
     def forward(self, x):
         return self.classifier(self.features(x))
 
 
 class ResNet9(nn.Module):
-    """ResNet-9 (Page 2018, DAWNBench): prep 64, [128 + pool + residual], [256 + pool], [512 + pool + residual]."""
+    """ResNet-9 (Page 2018, DAWNBench): prep w, [2w + pool + residual], [4w + pool], [8w + pool + residual]
+    (published w = 64)."""
 
-    def __init__(self, in_channels: int = 3, classes: int = 10):
+    def __init__(self, in_channels: int = 3, classes: int = 10, width: int = 64):
         super().__init__()
         def cbr(a, b, pool=False):
             return nn.Sequential(nn.Conv2d(a, b, 3, padding=1, bias=False), nn.BatchNorm2d(b), nn.ReLU(),
                                  *([nn.MaxPool2d(2)] if pool else []))
-        self.prep = cbr(in_channels, 64)
-        self.layer1, self.res1 = cbr(64, 128, True), nn.Sequential(cbr(128, 128), cbr(128, 128))
-        self.layer2 = cbr(128, 256, True)
-        self.layer3, self.res3 = cbr(256, 512, True), nn.Sequential(cbr(512, 512), cbr(512, 512))
-        self.head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(512, classes))
+        w = width
+        self.prep = cbr(in_channels, w)
+        self.layer1, self.res1 = cbr(w, 2 * w, True), nn.Sequential(cbr(2 * w, 2 * w), cbr(2 * w, 2 * w))
+        self.layer2 = cbr(2 * w, 4 * w, True)
+        self.layer3, self.res3 = cbr(4 * w, 8 * w, True), nn.Sequential(cbr(8 * w, 8 * w), cbr(8 * w, 8 * w))
+        self.head = nn.Sequential(nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(8 * w, classes))
 
     def forward(self, x):
         x = self.layer1(self.prep(x))
@@ -69,14 +73,15 @@ QUICK = dict(batch_size=128, lr=0.05, patience=2, max_epochs=4, n_train=3000, n_
 PAPER = dict(batch_size=512, lr=0.1, patience=20, max_epochs=500)
 
 
-def build_cifar(in_channels=3, classes=10, name="resnet20", **_):
-    return CifarResNet(int(re.fullmatch(r"resnet(\d+)", name).group(1)), in_channels, classes)
+def build_cifar(width=16, in_channels=3, classes=10, name="resnet20", **_):
+    return CifarResNet(int(re.fullmatch(r"resnet(\d+)", name).group(1)), in_channels, classes, width)
 
 
-def build_resnet9(in_channels=3, classes=10, **_):
-    return ResNet9(in_channels, classes)
+def build_resnet9(width=64, in_channels=3, classes=10, **_):
+    return ResNet9(in_channels, classes, width)
 
 
 SPEC = ModelSpec("resnet20", build_cifar, "CIFAR ResNet-(6n+2): resnet20, resnet56, ... (He et al. 2016)",
-                 quick=QUICK, paper=PAPER, pattern=r"resnet(?!9$)\d+")
-SPEC9 = ModelSpec("resnet9", build_resnet9, "ResNet-9 (Page 2018, DAWNBench)", quick=QUICK, paper=PAPER)
+                 quick=QUICK, paper=PAPER, pattern=r"resnet(?!9$)\d+", uses_width=True, default_width=16)
+SPEC9 = ModelSpec("resnet9", build_resnet9, "ResNet-9 (Page 2018, DAWNBench)", quick=QUICK, paper=PAPER,
+                  uses_width=True, default_width=64)
