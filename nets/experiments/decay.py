@@ -58,4 +58,19 @@ def section(out, result) -> list[str]:
                          "Hypothesis II: weight decay (Figs. 4, 5, 7)", group="data")
 
 
-EXPERIMENT = Experiment("decay", "Hypothesis II: weight decay", PRESETS, run, section)
+def verdicts(result) -> list:
+    from nets.experiments.summary import Verdict, trend_verdicts
+    out = []
+    for group in result.get("hypothesis_II", {}):
+        model, _, data = group.partition(" / ")
+        v = trend_verdicts({**result, "hypothesis_II": {group: result["hypothesis_II"][group]}}, "hypothesis_II",
+                           "Hypothesis II: sensitivity moves to low frequencies as weight decay grows ({group})",
+                           "group", "decay", f"figures/decay_{model}_{data}.png")
+        exposure = [r.get("decay_exposure") for r in result["runs"] if r.get("group") == group and "decay_exposure" in r]
+        out += [Verdict(x.claim, x.verdict, x.effect + (f"; decay exposure {min(exposure):.2g}-{max(exposure):.2g}"
+                                                         if exposure else ""), x.cis, x.runs, x.accuracy, x.figure)
+                for x in v]
+    return out
+
+
+EXPERIMENT = Experiment("decay", "Hypothesis II: weight decay", PRESETS, run, section, verdicts=verdicts)

@@ -67,10 +67,26 @@ def section(out, result) -> list[str]:
                   f"{fmt(c['whitened_slope'])}; natural minus whitened {fmt(c['difference'])}, bootstrap 95% CI "
                   f"[{fmt(c['ci'][0])}, {fmt(c['ci'][1])}], t 95% CI [{fmt(c['t_ci'][0])}, {fmt(c['t_ci'][1])}]. "
                   f"**Depth effect: {c['verdict']}** ({c['reason']}). Rule: inherited = natural trend supported, "
-                  "whitened not, difference below 0 (both CIs); architectural = whitened trend supported and the "
-                  "difference's CIs include 0; partly inherited = both supported, difference below 0; else "
+                  "whitened not, difference below 0 (both CIs); partly inherited = both supported, difference below 0; "
+                  "architectural = whitened trend supported and the difference not established; else "
                   "inconclusive.", ""]
     return lines
 
 
-EXPERIMENT = Experiment("depth", "Hypothesis I: depth", PRESETS, run, section)
+def verdicts(result) -> list:
+    from infra.tables import fmt
+    from nets.experiments.summary import Verdict, ci, trend_verdicts
+    out = trend_verdicts(result, "hypothesis_I", "Hypothesis I: sensitivity moves to low frequencies as depth grows "
+                         "(ConvActually, {group} data)", "data", "depth",
+                         "figures/depth_convactually_{group}.png")
+    c = result.get("architecture_control")
+    if c:
+        out.append(Verdict("Depth effect inherited from the data, not the architecture (natural vs whitened slope)",
+                           c["verdict"], f"slope natural {fmt(c['natural_slope'])} vs whitened "
+                           f"{fmt(c['whitened_slope'])} per layer; difference {fmt(c['difference'])}",
+                           f"bootstrap {ci(c['ci'])}, t {ci(c['t_ci'])}", f"depths {c['depths']}", "",
+                           "figures/depth_convactually_whitened.png"))
+    return out
+
+
+EXPERIMENT = Experiment("depth", "Hypothesis I: depth", PRESETS, run, section, verdicts=verdicts)

@@ -31,6 +31,7 @@ class Experiment:
     needs: tuple[str, ...] = ()                     # experiments whose saved results ``run`` reads
     in_all: bool = True                             # part of ``all``
     figures: tuple[str, ...] = field(default_factory=tuple)
+    verdicts: Callable[[dict], list] | None = None  # verdicts(result) -> [summary.Verdict]: the report's first table
 
 
 _REGISTRY: Registry[Experiment] = Registry("experiment")

@@ -107,4 +107,24 @@ def section(out, result) -> list[str]:
     return lines
 
 
-EXPERIMENT = Experiment("resnet", "Residual networks", PRESETS, run, section)
+def verdicts(result) -> list:
+    from infra.tables import fmt
+    from nets.experiments.summary import Verdict, ci, trend_verdicts
+    out = trend_verdicts(result, "residual", "Residual networks: hypothesis II over weight decay ({group}); the "
+                         "paper says it can fail", "model", "decay", "figures/resnet_{group}.png",
+                         select=lambda r, g: r.get("sweep", "decay") == "decay")
+    out += trend_verdicts(result, "residual_depth", "Residual networks: hypothesis I over depth (ResNet-6n+2); the "
+                          "paper says it can fail", "model", "depth", "figures/resnet_depth_resnet.png",
+                          select=lambda r, g: r.get("sweep") == "depth")
+    out = [Verdict(v.claim, f"{v.verdict}: hypothesis {_holds(v.verdict)}", v.effect, v.cis, v.runs, v.accuracy,
+                   v.figure) for v in out]
+    for model, h in result.get("heuristic", {}).items():
+        out.append(Verdict(f"Paper's heuristic for residual networks: f -> identity as weights -> 0, so decay "
+                           f"flattens the map ({model})", h["verdict"],
+                           f"flat map's moment1_nodc minus the run's: {' / '.join(fmt(m) for m in h.get('means', []))}; "
+                           f"slope {fmt(h['slope'])} per decade", f"bootstrap {ci(h['slope_ci'])}, t {ci(h['slope_t_ci'])}",
+                           "", "", f"figures/resnet_{model}.png"))
+    return out
+
+
+EXPERIMENT = Experiment("resnet", "Residual networks", PRESETS, run, section, verdicts=verdicts)

@@ -34,7 +34,7 @@ RULE = ("over the seeds that passed the learning gate, the mean Spearman(S, tau)
 def tasks(ctx, p):
     d, wd = p["spectra_depth"], ctx.scale["base_decay"]
     extra = p.get("variant_train", {})
-    t = [make_task(ctx, {"experiment": "spectra", "data": f or "none"}, "convactually", s, extra.get(f), depth=d,
+    t = [make_task(ctx, {"experiment": "spectra", "data": f or "natural"}, "convactually", s, extra.get(f), depth=d,
                    weight_decay=wd, filter=f) for f in [None] + p["filters"] for s in range(ctx.seeds)]
     C, H, W = ctx.shape
     n = ctx.scale["train"].get("n_train", 10000)
@@ -137,4 +137,19 @@ def section(out, result) -> list[str]:
     return lines + [""]
 
 
-EXPERIMENT = Experiment("spectra", "Spectral swap", PRESETS, run, section)
+def verdicts(result) -> list:
+    from infra.tables import fmt
+    from nets.experiments.summary import Verdict, accuracy_range, ci
+    out = []
+    for data, v in result.get("follows_tau", {}).items():
+        rows = [r for r in result["runs"] if r.get("data") == data]
+        used = [r for r in rows if "error" not in r and r.get("learned")]
+        base = [u["spearman_tau"] for u in result.get("untrained", []) if u.get("data") == data and "error" not in u]
+        out.append(Verdict(f"Spectral swap: sensitivity follows tau on {data} data (Spearman(S, tau) > 0)",
+                           v["verdict"], f"mean Spearman(S, tau) {fmt(v['spearman_mean'])}"
+                           + (f" (untrained twin {fmt(base[0])})" if base else ""), f"t {ci(v['ci'])}",
+                           f"{len(used)} / {len(rows) - len(used)}", accuracy_range(used), "figures/spectra.png"))
+    return out
+
+
+EXPERIMENT = Experiment("spectra", "Spectral swap", PRESETS, run, section, verdicts=verdicts)

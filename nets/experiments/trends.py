@@ -172,17 +172,16 @@ def architecture_control(natural: dict, control: dict, difference: dict) -> tupl
 
     * "inherited": the natural trend is supported, the control's is not, and both CIs of the difference lie
       below 0 (depth concentrates sensitivity more where the data has a spectrum);
-    * "architectural": the control's trend is supported and the difference's CIs include 0 (depth does it
-      on data without a spectrum, as much as on natural data);
-    * "partly inherited": both trends are supported and the difference's CIs lie below 0;
+    * "partly inherited": both trends are supported and both CIs of the difference lie below 0;
+    * "architectural": the control's trend is supported and the difference is not established (a CI
+      includes 0 or lies above it): depth does it on data without a spectrum as on natural data;
     * otherwise "inconclusive", with the reason."""
     nat, ctl = natural.get("verdict"), control.get("verdict")
     below = all(np.isfinite(c[1]) and c[1] < 0 for c in (difference["ci"], difference["t_ci"]))
-    straddle = all(np.isfinite(c[0]) and c[0] <= 0 <= c[1] for c in (difference["ci"], difference["t_ci"]))
-    if nat == "supported" and ctl != "supported" and below:
+    if ctl == "supported":
+        if nat == "supported" and below:
+            return "partly inherited", "the trend holds on whitened data too, but is steeper on natural data"
+        return "architectural", "the trend holds on whitened data as on natural data (difference not established)"
+    if nat == "supported" and below:
         return "inherited", "natural trend supported, whitened not; the slopes differ (both CIs below 0)"
-    if ctl == "supported" and straddle:
-        return "architectural", "the trend holds on whitened data as on natural data (difference CIs include 0)"
-    if nat == "supported" and ctl == "supported" and below:
-        return "partly inherited", "the trend holds on whitened data too, but is steeper on natural data"
     return "inconclusive", f"natural: {nat}, whitened: {ctl}, difference CIs {difference['ci']} / {difference['t_ci']}"
