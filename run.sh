@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# freqsens entry point: sets up a virtual environment (once) and runs a job.
+# freqsens entry point: sets up a virtual environment (once) and runs a job. Without arguments: this usage.
 #   ./run.sh main [NAME] [--flag ...]  set up, then run the main job: all experiments, quick preset, embedded
 #                     data, 3 seeds, 2 workers, report in results/quick/report.md; given flags override those
 #                     defaults one by one (a NAME such as depth replaces "all")
 #   ./run.sh test     set up, then run the test suite (what CI runs); ./run.sh test -m slow: the long runs
 #   ./run.sh setup    set up only
 #   ./run.sh TOOL ... set up, then run one tool in the environment: check (python -m theory.check),
-#                     conjecture (theory.conjecture_search), train, sensitivity, stats, experiments, report
-#                     (nets.*), benchmarks; or ./run.sh python ARGS for anything else
+#                     conjecture (theory.conjecture_search), train, sensitivity, stats, analyze, experiments,
+#                     report (nets.*, entry points in nets/cli/), benchmarks; or ./run.sh python ARGS for anything else
 # Environment: FREQSENS_VENV (default ./.venv), PYTHON (default python3),
 #              FREQSENS_TORCH (torch requirement used only when no torch is importable;
 #              default torch==2.13.0, a CPU build here).
@@ -37,8 +37,13 @@ setup() {
     echo "$want" > "$stamp"
 }
 
-cmd=${1:-main}
-[ $# -gt 0 ] && shift
+usage() {
+    sed -n '2,/^# Environment/p' "$here/run.sh" | sed 's/^# \{0,1\}//'
+}
+
+if [ $# -eq 0 ]; then usage; exit 0; fi
+cmd=$1
+shift
 case "$cmd" in
     setup) setup ;;
     main)  setup; cd "$here"
@@ -50,9 +55,10 @@ case "$cmd" in
     test)  setup; cd "$here"; exec "$venv/bin/python" -m pytest "$@" ;;
     check) setup; exec "$venv/bin/python" -m theory.check "$@" ;;
     conjecture) setup; exec "$venv/bin/python" -m theory.conjecture_search "$@" ;;
-    train|sensitivity|stats|experiments|report) setup; exec "$venv/bin/python" -m "nets.$cmd" "$@" ;;
+    train|sensitivity|stats|analyze|experiments|report) setup; exec "$venv/bin/python" -m "nets.$cmd" "$@" ;;
     benchmarks) setup; exec "$venv/bin/python" -m benchmarks "$@" ;;
     python) setup; exec "$venv/bin/python" "$@" ;;
-    *) echo "usage: ./run.sh main|test|setup|check|conjecture|train|sensitivity|stats|experiments|report|benchmarks|python [args...]" >&2
+    help|-h|--help) usage ;;
+    *) echo "usage: ./run.sh main|test|setup|check|conjecture|train|sensitivity|stats|analyze|experiments|report|benchmarks|python [args...]" >&2
        exit 2 ;;
 esac

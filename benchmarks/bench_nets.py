@@ -106,7 +106,7 @@ def _probe_case(small: bool) -> Case:
         return float(np.sqrt(np.mean((a - b) ** 2) / np.mean(b ** 2)))
 
     return Case(f"random CNN, K = {K} classes, {n} images 3x{size}x{size}",
-                lambda: probe_sensitivity(model, x, 32, batch_size=n).mean,
+                lambda: probe_sensitivity(model, x, probes=32, batch_size=n).mean,
                 lambda: frequency_sensitivity(model, x, batch_size=n).mean,
                 "32 random probes", f"exact ({K} backward passes)", rtol=0.35, agreement=rel_rms,
                 slow_baseline=not small)

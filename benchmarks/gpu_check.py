@@ -211,11 +211,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from infra.io import FolderLock, LockError
     from nets.runtime import configure
-    from nets.training import TrainError, resolve_device
+    from nets.runtime import resolve_device
     try:
         device = resolve_device(args.device)
         lock = FolderLock(args.out).acquire()
-    except (TrainError, LockError) as exc:
+    except (ValueError, LockError) as exc:
         ap.error(str(exc))
     import torch
     configure(1 if device.type == "cpu" else 4)

@@ -75,10 +75,10 @@ def main(argv=None) -> int:
         except ValueError as exc:
             ap.error(f"models: {exc}")
     from nets.runtime import configure
-    from nets.training import TrainError, resolve_device
+    from nets.runtime import resolve_device
     try:
         resolve_device(args.device)
-    except TrainError as exc:
+    except ValueError as exc:
         ap.error(str(exc))
     if args.out:
         require_writable_folder(ap, "--out", Path(args.out).parent)

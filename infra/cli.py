@@ -38,6 +38,17 @@ def finite_float(minimum: float | None = None, strict: bool = False):
     return parse
 
 
+def run_or_exit(prog: str, fn, errors: tuple):
+    """``(fn(), 0)``, or ``(None, 2)`` after one line ``prog: error: ...`` on stderr when ``fn`` raises one of
+    ``errors`` (the expected failures: bad data, a foreign run folder, ...): what every CLI's last step does."""
+    import sys
+    try:
+        return fn(), 0
+    except errors as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return None, 2
+
+
 def require_writable_folder(ap: argparse.ArgumentParser, flag: str, folder) -> None:
     """``ap.error`` (one line naming ``flag``, exit 2) unless ``folder`` is or could become a writable folder:
     checked before any work, so that a bad output path costs a second, not the computation."""

@@ -20,9 +20,50 @@ def fft_extent(H: int, W: int) -> tuple[float, float, float, float]:
     return (-(W // 2) - 0.5, (W - 1) // 2 + 0.5, -(H // 2) - 0.5, (H - 1) // 2 + 0.5)
 
 
+def save(fig, path, dpi: int = 90) -> None:
+    """``tight_layout`` and an atomic PNG write: how every report figure ends."""
+    from infra.io import atomic_save_figure
+    fig.tight_layout()
+    atomic_save_figure(fig, path, dpi=dpi)
+
+
 def use_agg():
     """matplotlib with the file-only backend (no display here or on clusters); returns pyplot."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
+
+
+def plot_map(S: np.ndarray, path, title: str, se: np.ndarray | None = None, units: str = "",
+             vmin: float | None = None, vmax: float | None = None, label: str = "sensitivity") -> None:
+    """The one figure of a per-frequency map ``S (C, H, W)`` (FFT order): left, log10 of its channel mean with
+    DC at the centre on signed-frequency axes and a colour bar (``vmin``/``vmax`` fix the scale, in log10
+    units; default: the map's own range); right, its radial curve (exact radii, ``r > 0``) on log-log axes as
+    in the paper's Figs. 3a/4a/5a (raw averages, no smoothing), with +- 2 standard errors when ``se`` is given.
+    Saved atomically to ``path``."""
+    from infra.io import atomic_save_figure
+    from nets.measures.radial import radial_curve
+    plt = use_agg()
+    S = np.asarray(S, float)
+    m = S.mean(0) if S.ndim == 3 else S
+    H, W = m.shape
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    im = a.imshow(np.log10(np.fft.fftshift(m) + 1e-30), origin="lower", extent=fft_extent(H, W), cmap="viridis",
+                  vmin=vmin, vmax=vmax)
+    fig.colorbar(im, ax=a, label=f"log10 {label}" + (f" ({units})" if units else ""))
+    a.set(title=f"{title}\nchannel mean, DC at the centre", xlabel="k_j (cycles per image)", ylabel="k_i")
+    r, g = radial_curve(S)
+    keep = (r > 0) & (g > 0)
+    b.plot(r[keep], g[keep], color="C0", label=label)
+    if se is not None:
+        _, gs = radial_curve(np.asarray(se, float))
+        lo = np.maximum(g - 2 * gs, g[keep].min() * 1e-3)
+        b.fill_between(r[keep], lo[keep], (g + 2 * gs)[keep], alpha=0.3, color="C0", label="+- 2 standard errors")
+    b.set(xscale="log", yscale="log", xlabel="r = |k| (log)", ylabel=f"radial average (log){' ' + units if units else ''}",
+          title="radial curve (r > 0, log-log)")
+    b.legend(fontsize=8)
+    for ax in (a, b):
+        ax.title.set_fontsize(9)
+    fig.tight_layout()
+    atomic_save_figure(fig, path)

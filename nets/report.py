@@ -1,6 +1,6 @@
 """One Markdown report per results folder, built from saved results only (it never trains).
 
-    python -m nets.report RESULTS_DIR      ->  RESULTS_DIR/report.md  (+ figures/ PNGs)
+    python -m nets.report RESULTS_DIR      ->  RESULTS_DIR/report.md  (+ figures/ PNGs)   (nets.cli.report)
 
 The report assembles the sections the registered experiments return for their saved results, in
 registration order; it knows no experiment by name.
@@ -13,6 +13,7 @@ from pathlib import Path
 
 from infra.io import atomic_write_text
 from infra.tables import markdown_table
+from nets.runs import Run
 
 PUBLISHED = {  # CIFAR-10 test accuracies (paper and released tables), for context only
     "convactually depth 1/2/4/8 (lambda 1e-5)": ".546/.612/.633/.624",
@@ -57,7 +58,7 @@ def training_settings(out) -> list[tuple]:
     for name in experiment_names():
         result = _load(Path(out) / "experiments" / f"{name}.json") or {}
         for r in result.get("runs", []):
-            cfg = (_load(Path(r.get("run", "")) / "config.json") or {}).get("config") if r.get("run") else None
+            cfg = (_load(Run(r["run"]).file("config")) or {}).get("config") if r.get("run") else None
             if not cfg:
                 continue
             label = (name, cfg["model"], str(r.get("data", cfg.get("filter") or "natural")))
@@ -88,17 +89,28 @@ def limitations_lines(out, cfg: dict) -> list[str]:
     return lines
 
 
-def summary_lines(out) -> list[str]:
-    """The report's first table: every experiment's verdicts (``Experiment.verdicts``) from its saved result,
-    with how to read it. The README's result tables are this output."""
+def verdicts(out) -> list:
+    """Every experiment's verdicts (``Experiment.verdicts``: ``summary.Verdict`` rows) from its saved result."""
     from nets.experiments import experiment_names, get_experiment
-    from nets.experiments.summary import table
-    from nets.experiments.trends import GATE, HEADLINE
     rows = []
     for name in experiment_names():
         exp, result = get_experiment(name), _load(Path(out) / "experiments" / f"{name}.json")
         if exp.verdicts is not None and result is not None and "skipped" not in result:
             rows += exp.verdicts(result)
+    return rows
+
+
+def verdict_table(out, figures: bool = True) -> list[str]:
+    """The verdict table (Markdown lines): ``python -m nets.report DIR --summary`` prints it for the README."""
+    from nets.experiments.summary import table
+    return table(verdicts(out), figures)
+
+
+def summary_lines(out) -> list[str]:
+    """The report's first table: every experiment's verdicts from its saved result, with how to read it. The
+    README's result tables are the same table (:func:`verdict_table`)."""
+    from nets.experiments.trends import GATE, HEADLINE
+    rows = verdicts(out)
     if not rows:
         return []
     return ["## Summary: every verdict", "",
@@ -109,15 +121,9 @@ def summary_lines(out) -> list[str]:
             "*inconclusive*. Only runs that passed the learning gate are used (test accuracy >= "
             f"{GATE['min_acc_ratio']:g} x chance and >= the model family's floor where the preset sets one; "
             f"full-training-split loss changed <= {100 * GATE['max_loss_change']:g}% over the last epoch), on the "
-            "checkpoint that is measured (the preset's rule; see Limitations).", ""] + table(rows)
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1 or not Path(argv[0]).is_dir():
-        print("python -m nets.report: error: RESULTS_DIR: expected one folder written by python -m nets.experiments",
-              file=sys.stderr)
-        return 2
-    print(build_report(argv[0]))
-    return 0
+            "checkpoint that is measured (the preset's rule; see Limitations).", ""] + verdict_table(out)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":   # the entry point is nets.cli.report
+    from nets.cli.report import main
     sys.exit(main())

@@ -2,10 +2,9 @@
 
 Why the allocator: glibc serves every allocation above ``M_MMAP_THRESHOLD`` (at most 32 MiB by default) with a
 fresh ``mmap`` and returns it to the kernel on ``free``, so each large torch tensor is page-faulted in (and
-zeroed by the kernel) again on every step. Measured here (2-core VM, torch 2.13 CPU): cloning a 36 MB complex
-tensor 17.9 ms by default, 3.1 ms with the thresholds below; the FFT layer's forward+backward at batch 128
-(64 channels, 32x32) 0.375 s -> 0.271 s. The cost is that the process keeps its peak heap instead of giving
-memory back. Opt out with ``FREQSENS_MALLOC=default``. Nothing here runs at import.
+zeroed by the kernel) again on every step (the effect on the FFT layer is measured by ``python -m benchmarks
+fft-conv-layer``, with and without ``FREQSENS_MALLOC=default``). The cost is that the process keeps its peak
+heap instead of giving memory back. Opt out with ``FREQSENS_MALLOC=default``. Nothing here runs at import.
 """
 from __future__ import annotations
 
@@ -51,3 +50,17 @@ def configure(threads: int) -> dict:
         raise ValueError(f"threads: expected >= 1, got {threads}")
     torch.set_num_threads(threads)
     return {"torch_threads": threads, "allocator": tune_allocator()}
+
+
+def resolve_device(name: str):
+    """``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:N]"`` as a ``torch.device``; anything
+    else, or CUDA on a machine without it, is a ValueError naming the argument."""
+    import torch
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device: {name!r} requested but CUDA is not available")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device: expected auto, cpu or cuda[:N], got {name!r}") from None

@@ -29,8 +29,14 @@ def snapshot(root):
     return out
 
 
+#: ``python -m`` names that forward to an entry point in nets.cli (the forwarding module has no ``main``)
+ENTRY_POINTS = {"nets.train": "nets.cli.train", "nets.sensitivity": "nets.cli.sensitivity", "nets.stats": "nets.cli.stats",
+                "nets.analyze": "nets.cli.analyze", "nets.report": "nets.cli.report",
+                "nets.experiments.__main__": "nets.cli.experiments"}
+
+
 def run(module, cases):
-    mod = importlib.import_module(module)
+    mod = importlib.import_module(ENTRY_POINTS.get(module, module))
     results = []
     for case in cases:
         before = snapshot(case.get("watch"))

@@ -1,4 +1,4 @@
-"""nets.analyze and the measures as a library: any model, any images, any size, many classes."""
+"""nets.analysis (python -m nets.analyze) and the measures as a library: any model, any images, any size, many classes."""
 import json
 import os
 import subprocess
@@ -55,11 +55,11 @@ def test_probe_estimator_converges_like_one_over_sqrt_m(K):
                                 torch.nn.Linear(8 * 8 * 8, K)).double()
     x = torch.randn(48, 3, 8, 8, dtype=torch.float64)
     exact = frequency_sensitivity(model, x, batch_size=48).mean
-    assert np.allclose(probe_sensitivity(model, x, K, batch_size=48).mean, exact, rtol=1e-10)
+    assert np.allclose(probe_sensitivity(model, x, probes=K, batch_size=48).mean, exact, rtol=1e-10)
     ms = [2, 8, 32] if K == 100 else [1, 2, 5]
     errs = []
     for m in ms:
-        est = probe_sensitivity(model, x, m, batch_size=48, seed=3)
+        est = probe_sensitivity(model, x, probes=m, batch_size=48, seed=3)
         errs.append(float(np.sqrt(np.mean((est.mean - exact) ** 2)) / np.sqrt(np.mean(exact ** 2))))
         if m >= 5:
             assert np.mean(np.abs(est.mean - exact) <= 2.5 * est.se) >= 0.9, m
@@ -115,13 +115,13 @@ def test_analyze_resumes_after_a_kill(tmp_path):
     args = [sys.executable, "-m", "nets.analyze", "--model", "zoo:net", "--data", f"folder:{root}", "--size", "8",
             "--batch-size", "3"]
     e = env(tmp_path, PYTHONPATH=str(tmp_path / "mods"))
-    import nets.analyze as A
+    import nets.analysis as A
     chunk = A.gradient_map.__defaults__[1]   # the chunk size: shrink the run to several chunks instead
     assert chunk >= 1
     ref = subprocess.run(args + ["--out", str(tmp_path / "ref")], capture_output=True, text=True, timeout=300, env=e)
     assert ref.returncode == 0, ref.stderr
-    code = ("import sys, nets.analyze as A\nd = list(A.gradient_map.__defaults__)\nd[1] = 6\n"
-            "A.gradient_map.__defaults__ = tuple(d)\nsys.exit(A.main(sys.argv[1:]))\n")
+    code = ("import sys, nets.analysis as A\nd = list(A.gradient_map.__defaults__)\nd[1] = 6\n"
+            "A.gradient_map.__defaults__ = tuple(d)\nfrom nets.cli.analyze import main\nsys.exit(main(sys.argv[1:]))\n")
     cut = subprocess.run([sys.executable, "-c", code, *args[3:], "--out", str(tmp_path / "cut")], capture_output=True,
                          text=True, timeout=300, env={**e, "FREQSENS_CRASH_AT": "analyze-chunk:2"})
     assert cut.returncode == -9 and (tmp_path / "cut" / ".partial-gradient.npz").exists()

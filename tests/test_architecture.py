@@ -1,5 +1,9 @@
 """The layout rules of DESIGN.md, checked on the source: imports run one way, no cycles, no private module
-of one package imported from another, theory never imports nets, infra imports neither."""
+of one package imported from another, theory never imports nets, infra imports neither, and inside nets the
+layers data / models / runtime <- measures <- plots <- runs <- training / analysis <- experiments <- report <- cli.
+
+An import inside an ``if __name__ == "__main__":`` block is an entry point's forwarding (``python -m
+nets.train`` -> ``nets.cli.train``), not a dependency of the library: it is not counted."""
 import ast
 from pathlib import Path
 
@@ -18,10 +22,26 @@ def modules() -> dict[str, Path]:
     return out
 
 
+def _is_main_guard(node) -> bool:
+    t = node.test if isinstance(node, ast.If) else None
+    return (isinstance(t, ast.Compare) and isinstance(t.left, ast.Name) and t.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in t.comparators))
+
+
+def _nodes(tree):
+    """Every node of ``tree`` except those under an ``if __name__ == "__main__":`` block."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        todo += [c for c in ast.iter_child_nodes(node) if not _is_main_guard(c)]
+
+
 def imports(name: str, path: Path, known: set[str]) -> set[str]:
-    """Modules of this repo that ``name`` imports (any scope), resolved to the longest known module name."""
+    """Modules of this repo that ``name`` imports (any scope but a main guard), resolved to the longest known
+    module name."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in _nodes(ast.parse(path.read_text())):
         targets = []
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
@@ -90,6 +110,55 @@ def test_no_private_module_across_packages():
 def test_no_module_over_limit(limit):
     long = {m: n for m, p in modules().items() if (n := len(p.read_text().splitlines())) > limit}
     assert not long, long
+
+
+#: nets' layers: a module may import its own group or a group of a lower layer, nothing else
+NETS_LAYERS = {"nets.data": 0, "nets.models": 0, "nets.runtime": 0, "nets.measures": 1, "nets.plots": 2,
+               "nets.runs": 3, "nets.training": 4, "nets.analysis": 4, "nets.experiments": 5, "nets.report": 6,
+               "nets.cli": 7,
+               # ``python -m nets.train`` etc.: forwarding shims whose only import is under their main guard
+               "nets.train": 7, "nets.sensitivity": 7, "nets.stats": 7, "nets.analyze": 7}
+
+
+def nets_group(module: str) -> str | None:
+    """The layer group of a nets module (``nets.experiments.sweep`` -> ``nets.experiments``); None for others."""
+    return next((g for g in sorted(NETS_LAYERS, key=len, reverse=True) if module == g or module.startswith(g + ".")),
+                None)
+
+
+def back_arrows(g: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Imports between nets groups that do not run downwards (same layer, other group, counts as wrong too)."""
+    bad = []
+    for m, deps in g.items():
+        a = nets_group(m)
+        for d in deps:
+            b = nets_group(d)
+            if a and b and a != b and NETS_LAYERS[a] <= NETS_LAYERS[b]:
+                bad.append((m, d))
+    return bad
+
+
+def test_every_nets_module_has_a_layer():
+    loose = [m for m in modules() if m.startswith("nets.") and nets_group(m) is None]
+    assert not loose, f"modules outside the layers of NETS_LAYERS: {loose}"
+
+
+def test_nets_layers_run_one_way():
+    bad = back_arrows(graph())
+    assert not bad, bad
+
+
+def test_the_layer_checker_sees_a_planted_back_arrow(tmp_path):
+    """A measure that imports an experiment, and a dataset that imports a model, are caught; the real graph plus
+    the planted edge fails, the real graph alone passes."""
+    g = graph()
+    assert back_arrows({**g, "nets.measures.gradient": g["nets.measures.gradient"] | {"nets.experiments.sweep"}}) == \
+        [("nets.measures.gradient", "nets.experiments.sweep")]
+    assert back_arrows({"nets.data.base": {"nets.models.layers"}}) == [("nets.data.base", "nets.models.layers")]
+    assert back_arrows({"nets.cli.train": {"nets.training"}}) == []
+    planted = tmp_path / "m.py"
+    planted.write_text("import nets.experiments\nif __name__ == '__main__':\n    import nets.cli.train\n")
+    assert imports("nets.measures.x", planted, {"nets.experiments", "nets.cli.train"}) == {"nets.experiments"}
 
 
 def test_the_checker_sees_a_planted_cycle():

@@ -251,7 +251,7 @@ def _lib_cases():
     xh = np.fft.fft2(np.random.default_rng(0).standard_normal((5, 1, 2, 2)), norm="ortho")
     return [
         (lambda: frequency_sensitivity(m, xn), "x: expected finite"),
-        (lambda: frequency_sensitivity(m, x[0]), "x: expected images"),
+        (lambda: frequency_sensitivity(m, x[0]), "x: expected an array of images"),
         (lambda: frequency_sensitivity(m, x, batch_size=0), "batch_size"),
         (lambda: fourier_heat_map(m, xn, y), "x: expected finite"),
         (lambda: fourier_heat_map(m, x, y, epsilon=float("inf")), "epsilon"),

@@ -147,12 +147,13 @@ def test_gate_floor():
 def test_measured_checkpoint_is_the_one_reported_and_loaded(tmp_path, rule):
     """With checkpoint="last" the result's accuracy, the loaded model (what the maps are computed on) and
     last.pt agree; with "best" they are best.pt's."""
-    from nets.training import TrainConfig, _tensors, evaluate, load_checkpoint, load_trained, train
+    from nets.runs import Run, TrainConfig, load_checkpoint
+    from nets.training import _tensors, evaluate, train
     cfg = TrainConfig(model="convactually", depth=2, width=2, dataset="synthetic:grf?n_train=120&n_val=40&n_test=40&H=8&W=8",
                       max_epochs=3, lr=3e-2, batch_size=32, optimizer="adam", checkpoint=rule, out=str(tmp_path / rule),
                       lr_drops=[2], threads=1)
     res = train(cfg, progress=False)
-    model, _, data = load_trained(tmp_path / rule)
+    model, _, data = Run(tmp_path / rule).load_trained()
     saved = load_checkpoint(tmp_path / rule / ("last.pt" if rule == "last" else "best.pt"))["model"]
     assert all(torch.equal(saved[k], v) for k, v in model.state_dict().items())
     assert res["checkpoint"] == rule and res["measured_epoch"] == (2 if rule == "last" else res["best_epoch"])
@@ -162,7 +163,7 @@ def test_measured_checkpoint_is_the_one_reported_and_loaded(tmp_path, rule):
 
 def test_checkpoint_rule_keeps_old_run_keys():
     """``checkpoint`` enters a run's identity only when it is not the default (old folders keep their keys)."""
-    from nets.training import TrainConfig
+    from nets.runs import TrainConfig
     assert "checkpoint" not in TrainConfig().identity() and TrainConfig(checkpoint="last").identity()["checkpoint"] == "last"
 
 

@@ -162,7 +162,9 @@ def test_registry_end_to_end_cache_and_report(tmp_path):
     depth = json.loads((out / "experiments" / "depth.json").read_text())
     data = load_dataset(TINY_DATA)
     report = (out / "report.md").read_text()
-    for r in depth["runs"]:
+    natural = [r for r in depth["runs"] if r["data"] == "natural"]   # (whitened rows: tau of the filtered data)
+    assert natural and {r["data"] for r in depth["runs"]} == {"natural", "whitened"}
+    for r in natural:
         n_train = json.loads((Path(r["run"]) / "config.json").read_text())["config"]["n_train"]
         t = tau(data.normalised("train")[:n_train])      # tau of the images this run trained on
         S = np.load(Path(r["run"]) / "sensitivity.npz")["mean"]
@@ -173,7 +175,7 @@ def test_registry_end_to_end_cache_and_report(tmp_path):
         assert r["test_acc"] == res["test_acc"]
         assert f"| convactually | natural | {r['depth']} | 0 | {r['test_acc']:.3g} | {res['chance']:.3g} |" in report
         assert f"| {r['moment1']:.3g} | {r['moment1_nodc']:.3g} |" in report
-    tr = trend([1, 2, 3], [[r["moment1"] for r in depth["runs"] if r["depth"] == d] for d in (1, 2, 3)])
+    tr = trend([1, 2, 3], [[r["moment1"] for r in natural if r["depth"] == d] for d in (1, 2, 3)])
     assert tr["verdict"] == depth["hypothesis_I"]["natural"]["moment1"]["verdict"] == "inconclusive"  # 1 seed
     mtimes = {f: f.stat().st_mtime for f in (out / "runs").glob("*/metrics.jsonl")}
     p = run(out)
@@ -189,12 +191,12 @@ def test_extending_needs_no_framework_edit(tmp_path, monkeypatch):
     """A toy dataset, measure and experiment registered from here run through the sweep (a trained task) and
     appear in the report: extending is a new definition plus a registry call."""
     import torch
-    from nets.data import ImageData, register_dataset, unregister_dataset
+    from nets.data import DatasetSpec, ImageData, register_dataset, unregister_dataset
     from nets.experiments import Context, Experiment, Runner, make_task, register_experiment, unregister_experiment
     from nets.experiments.driver import run_experiment
-    from nets.measures import Map, measure, register_measure, unregister_measure
+    from nets.measures import Map, MeasureSpec, measure, register_measure, unregister_measure
     from nets.report import build_report
-    from nets.training import load_trained
+    from nets.runs import Run
     monkeypatch.setenv("FREQSENS_CACHE", str(tmp_path / "cache"))
 
     def toy(seed=0, n=60):   # two classes that differ in mean brightness
@@ -212,12 +214,12 @@ def test_extending_needs_no_framework_edit(tmp_path, monkeypatch):
         tasks = [make_task(ctx, {"experiment": "toy", "model": "convactually"}, "convactually", s, depth=1,
                            max_epochs=p["epochs"], n_test=None) for s in range(ctx.seeds)]
         rows = runner.run_tasks("toy", tasks)
-        model, _, data = load_trained(rows[0]["run"])
+        model, _, data = Run(rows[0]["run"]).load_trained()
         m = measure("toy_mean_logit", model, torch.from_numpy(data.normalised("test")))
         return {"rows": rows, "mean_logit": float(m.mean)}
 
-    register_dataset("toy", toy, "test data")
-    register_measure("toy_mean_logit", mean_logit, "mean logit of class 1")
+    register_dataset(DatasetSpec("toy", toy, "test data"))
+    register_measure(MeasureSpec("toy_mean_logit", mean_logit, "mean logit of class 1"))
     register_experiment(Experiment("toy", "Toy", {"tiny": {"epochs": 3}}, run_toy,
                                    lambda out, res: ["## Toy experiment", "", f"mean logit {res['mean_logit']:.6f}", ""],
                                    in_all=False))

@@ -222,8 +222,10 @@ def test_sweep_with_failed_tasks_exits_nonzero(tmp_path):
     out.mkdir()
     (out / "runs").write_text("a file where the task folders should be")
     p = _depth_sweep(tmp_path, out)
-    assert p.returncode == 1 and "3 task(s) failed" in p.stderr
-    assert len(json.loads((out / "experiments" / "depth.json").read_text())["failed"]) == 3
+    from nets.experiments.depth import PRESETS
+    n = len(PRESETS["tiny"]["depths"]) * len(PRESETS["tiny"]["variants"])   # one seed
+    assert p.returncode == 1 and f"{n} task(s) failed" in p.stderr
+    assert len(json.loads((out / "experiments" / "depth.json").read_text())["failed"]) == n
 
 
 @pytest.mark.slow

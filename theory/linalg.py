@@ -23,7 +23,7 @@ def relative_error(a, b) -> float:
 def gram(X: np.ndarray) -> np.ndarray:
     """``X^T X`` for ``X: (N, d)`` float64 (eq. 4.15's Gram in pixel space, times N) by a symmetric rank-N
     update (BLAS ``dsyrk``: N d^2 flops instead of the general product's 2 N d^2; on this machine's OpenBLAS
-    no faster, see README), mirrored to the full symmetric ``(d, d)``."""
+    no faster, see benchmarks/README.md), mirrored to the full symmetric ``(d, d)``."""
     from scipy.linalg.blas import dsyrk
     X = np.asarray(X, dtype=np.float64)
     # X C-contiguous (N, d) is X.T Fortran-contiguous (d, N): dsyrk(a = X.T, trans=0) = X.T @ X, no copy

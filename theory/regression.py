@@ -29,6 +29,7 @@ import numpy as np
 
 from theory._validate import as_array, nonnegative, positive_int, regression_data
 from theory.dft import conjugate_symmetrise, dft2, idft2
+from theory.fista import fista, largest_eigenvalue
 from theory.linalg import gram, refined_gram_solve
 from theory.spectra import pixel_to_fourier
 
@@ -330,37 +331,11 @@ def solve(x_hat=None, y=None, lam: float = 0.0, penalty: str = "lasso", L: int =
         return lam * penalty_value(_u_to_v(u, d), penalty, L)
 
     u0 = np.zeros((C * HW, d.K), complex) if v0 is None else _v_to_u(as_array("v0", v0, ndim=4), d)
-    w = u0 / scale
     # largest eigenvalue of the rescaled G by power iteration on a symmetric start (backtracking guards it)
     q = _v_to_u(dft2(np.random.default_rng(0).standard_normal((d.K,) + d.shape)), d)
-    for _ in range(50):
-        q = Gs_mul(q)
-        q /= np.linalg.norm(q)
-    z, t_mom, step = w.copy(), 1.0, 1.0 / (2.2 * np.real(np.sum(np.conj(q) * Gs_mul(q))))
-    f_w = smooth(w)[0] + pen(w)
-    small, it, converged = 0, 0, False
-    monotone = penalty == "schatten"
-    for it in range(1, max_iter + 1):
-        fz, gz = smooth(z)
-        while True:  # backtracking on the quadratic upper bound
-            w_new = _unblocks(prox(_blocks(z - step * gz, d), step * weight, penalty, L), d)
-            diff = w_new - z
-            f_new_s = smooth(w_new)[0]
-            if f_new_s <= fz + np.real(np.sum(np.conj(gz) * diff)) + np.sum(np.abs(diff) ** 2) / (2 * step) + 1e-15 * abs(fz):
-                break
-            step /= 2
-        f_new = f_new_s + pen(w_new)
-        if monotone or f_new > f_w:      # restart momentum when the objective goes up
-            t_mom = 1.0
-        t_next = (1 + np.sqrt(1 + 4 * t_mom ** 2)) / 2
-        z = w_new + (0.0 if monotone else (t_mom - 1) / t_next) * (w_new - w)
-        small = small + 1 if abs(f_w - f_new) <= tol * max(abs(f_new), 1e-300) else 0
-        if f_new <= f_w or not monotone:
-            w, f_w = w_new, f_new
-        t_mom = t_next
-        if small >= 20:
-            converged = True
-            break
+    step = 1.0 / (2.2 * largest_eigenvalue(Gs_mul, q))
+    w, it, converged = fista(smooth, pen, lambda v, t: _unblocks(prox(_blocks(v, d), t * weight, penalty, L), d),
+                             u0 / scale, step, tol, max_iter, monotone=penalty == "schatten")
     v = conjugate_symmetrise(_u_to_v(w * scale, d))   # exactly the DFT of a real filter (round-off removed)
     return Solution(v, objective(d, v, lam, penalty, L), it, converged)
 

@@ -13,24 +13,26 @@ Registered names (each one module in this folder plus one line below):
   user's own images (``folder.py``).
 
 Spectral filters (``filters.apply_filter``) turn any of them into a new ``ImageData``. To add a dataset,
-write a module with a function returning ``ImageData`` and register it (see README, "Extending").
+write a module with a function returning ``ImageData`` and register a ``DatasetSpec`` (see docs/extending.md).
 """
 from nets.data.base import DataError, ImageData, cache_dir, cached, channel_stats, check_images, normalise
 from nets.data.cifar10 import cifar10
 from nets.data.embedded import embedded
 from nets.data.folder import folder, npz_file
 from nets.data.filters import FILTERS, apply_filter, filter_gain, parse_filter
-from nets.data.registry import (dataset_names, load_dataset, parse_name, register_dataset,
+from nets.data.registry import (DatasetSpec, dataset_names, load_dataset, parse_name, register_dataset,
                                 unregister_dataset)
 from nets.data.synthetic import synthetic
 
-register_dataset("embedded", embedded, "32x32 patches of 10 bundled photographs (label = photograph)")
-register_dataset("cifar10", cifar10, "CIFAR-10 python release from --data-root or $FREQSENS_DATA")
-register_dataset("synthetic:grf", synthetic, "Gaussian random fields, power ~ 1/|k|^alpha", kind="grf")
-register_dataset("synthetic:deadleaves", synthetic, "dead-leaves images (Lee, Mumford & Huang 2001)",
-                 kind="deadleaves")
-register_dataset("folder", folder, "your images: one subfolder per class, PNG/JPEG (folder:PATH)", takes_path=True)
-register_dataset("npz", npz_file, "your arrays: x (N, C, H, W), y (N,) in an .npz (npz:PATH)", takes_path=True)
+register_dataset(DatasetSpec("embedded", embedded, "32x32 patches of 10 bundled photographs (label = photograph)"))
+register_dataset(DatasetSpec("cifar10", cifar10, "CIFAR-10 python release from --data-root or $FREQSENS_DATA"))
+register_dataset(DatasetSpec("synthetic:grf", synthetic, "Gaussian random fields, power ~ 1/|k|^alpha", {"kind": "grf"}))
+register_dataset(DatasetSpec("synthetic:deadleaves", synthetic, "dead-leaves images (Lee, Mumford & Huang 2001)",
+                             {"kind": "deadleaves"}))
+register_dataset(DatasetSpec("folder", folder, "your images: one subfolder per class, PNG/JPEG (folder:PATH)",
+                             takes_path=True))
+register_dataset(DatasetSpec("npz", npz_file, "your arrays: x (N, C, H, W), y (N,) in an .npz (npz:PATH)",
+                             takes_path=True))
 
 
 def load(spec: str, data_root=None, seed: int = 0, filter: str | None = None,
@@ -43,6 +45,6 @@ def load(spec: str, data_root=None, seed: int = 0, filter: str | None = None,
     return apply_filter(data, filter) if filter else data
 
 
-__all__ = ["DataError", "ImageData", "FILTERS", "apply_filter", "cache_dir", "cached", "channel_stats",
+__all__ = ["DataError", "DatasetSpec", "ImageData", "FILTERS", "apply_filter", "cache_dir", "cached", "channel_stats",
            "check_images", "cifar10", "dataset_names", "embedded", "folder", "npz_file", "filter_gain", "load", "load_dataset",
            "normalise", "parse_filter", "parse_name", "register_dataset", "synthetic", "unregister_dataset"]

@@ -89,15 +89,22 @@ class ImageData:
             yield normalise(x[s:s + batch_size], self.mean, self.std)
 
 
-def check_images(name: str, x) -> np.ndarray:
-    """Images must be ``(N, C, H, W)`` uint8 or floating point, finite."""
-    if not isinstance(x, np.ndarray) or x.ndim != 4:
+def check_images(name: str, x):
+    """The one image check (datasets and measures): ``x`` a numpy array or torch tensor of images
+    ``(N, C, H, W)``, uint8 or floating point, finite; else one :class:`DataError` (a ValueError) naming ``name``."""
+    import sys
+    torch = sys.modules.get("torch")   # a tensor can only come from a process that imported torch
+    is_tensor = torch is not None and isinstance(x, torch.Tensor)
+    if not (isinstance(x, np.ndarray) or is_tensor) or x.ndim != 4:
         raise DataError(f"{name}: expected an array of images (N, C, H, W), got "
-                        f"{getattr(x, 'shape', type(x).__name__)}")
-    if x.dtype != np.uint8 and not np.issubdtype(x.dtype, np.floating):
+                        f"{tuple(x.shape) if hasattr(x, 'shape') else type(x).__name__}")
+    floating = x.is_floating_point() if is_tensor else np.issubdtype(x.dtype, np.floating)
+    if not floating and x.dtype not in (np.uint8, getattr(torch, "uint8", None)):
         raise DataError(f"{name}: expected uint8 or floating-point pixels, got dtype {x.dtype}")
-    if np.issubdtype(x.dtype, np.floating) and x.size and not np.isfinite(x).all():
-        raise DataError(f"{name}: expected finite pixels, found NaN or inf")
+    if floating and (x.numel() if is_tensor else x.size):
+        finite = bool(torch.isfinite(x).all()) if is_tensor else bool(np.isfinite(x).all())
+        if not finite:
+            raise DataError(f"{name}: expected finite pixels, found NaN or inf")
     return x
 
 

@@ -15,7 +15,9 @@ from nets.data.base import DataError, ImageData
 
 
 @dataclass(frozen=True)
-class DatasetEntry:
+class DatasetSpec:
+    """A dataset: its name, the loader returning ``ImageData``, a one-line summary, arguments the name binds
+    (``fixed``, e.g. ``kind="grf"``) and whether it is used as ``NAME:PATH`` (``takes_path``)."""
     name: str
     loader: Callable[..., ImageData]
     summary: str
@@ -23,14 +25,13 @@ class DatasetEntry:
     takes_path: bool = False                    # "NAME:PATH" passes PATH as the loader's ``path``
 
 
-_REGISTRY: Registry[DatasetEntry] = Registry("dataset")
+_REGISTRY: Registry[DatasetSpec] = Registry("dataset")
 
 
-def register_dataset(name: str, loader: Callable[..., ImageData], summary: str = "", takes_path: bool = False,
-                     **fixed) -> DatasetEntry:
-    """Add (or replace) a dataset name; returns its entry. ``fixed`` arguments are bound by the name;
-    ``takes_path``: the name is used as ``NAME:PATH`` and PATH becomes the loader's ``path`` argument."""
-    return _REGISTRY.register(name, DatasetEntry(name, loader, summary, dict(fixed), takes_path))
+def register_dataset(spec: DatasetSpec) -> DatasetSpec:
+    """Add (or replace) a dataset (as every registry: one spec object; ``nets.models.register_model``,
+    ``nets.measures.register_measure``, ``nets.experiments.register_experiment``)."""
+    return _REGISTRY.register(spec.name, spec)
 
 
 unregister_dataset, dataset_names = _REGISTRY.unregister, _REGISTRY.names

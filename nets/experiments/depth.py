@@ -20,7 +20,7 @@ from nets.experiments.trends import HEADLINE, architecture_control, slope_differ
 
 VARIANTS = {"natural": None, "standardised": "standardise", "whitened": "whiten"}
 PRESETS = {"tiny": dict(depths=[1, 2, 3], variants=["natural", "whitened"]),
-           "quick": dict(depths=[1, 2, 3, 4, 5], variants=["natural", "standardised"]),
+           "quick": dict(depths=[1, 2, 3, 4, 5], variants=["natural", "standardised", "whitened"]),
            "standard": dict(depths=[1, 2, 3, 4, 5, 6], variants=["natural", "standardised"]),
            "cifar": dict(depths=[1, 2, 3, 4, 5], variants=["natural", "whitened"]),
            "cifar-quick": dict(depths=[1, 2, 3, 4, 5], variants=["natural", "whitened"]),
@@ -73,7 +73,7 @@ def section(out, result) -> list[str]:
     return lines
 
 
-def verdicts(result) -> list:
+def summary_rows(result) -> list:
     from infra.tables import fmt
     from nets.experiments.summary import Verdict, ci, trend_verdicts
     out = trend_verdicts(result, "hypothesis_I", "Hypothesis I: sensitivity moves to low frequencies as depth grows "
@@ -89,4 +89,4 @@ def verdicts(result) -> list:
     return out
 
 
-EXPERIMENT = Experiment("depth", "Hypothesis I: depth", PRESETS, run, section, verdicts=verdicts)
+EXPERIMENT = Experiment("depth", "Hypothesis I: depth", PRESETS, run, section, verdicts=summary_rows)

@@ -44,14 +44,14 @@ def run(ctx, p, runner) -> dict:
     import torch
 
     from nets.measures import first_order_heat_map, fourier_heat_map
-    from nets.training import load_trained
+    from nets.runs import Run
     depth = json.loads((ctx.out / "experiments" / "depth.json").read_text())
     rows = [r for r in depth["runs"] if "error" not in r and r.get("seed") == 0 and r.get("data", "natural") == "natural"
             and (p["heat_depths"] is None or r.get("depth") in p["heat_depths"])]
     out, data = [], None
     for i, r in enumerate(rows):
         print(f"[experiments] heatmap: {i + 1}/{len(rows)} ({Path(r['run']).name})", file=sys.stderr, flush=True)
-        model, cfg, data = load_trained(r["run"], data=data)   # one dataset for every depth
+        model, cfg, data = Run(r["run"]).load_trained(data=data)   # one dataset for every depth
         xt, yt = data.split("test")
         n = min(p["heat_images"], len(xt))
         pixels = xt[:n].astype(np.float32) / (255.0 if xt.dtype == np.uint8 else 1.0)
@@ -88,8 +88,7 @@ def run(ctx, p, runner) -> dict:
 def figure(result: dict, path) -> None:
     """Per model: heat map, first-order map and gradient sensitivity (channel mean), DC at the centre, each
     on its own colour scale with a colorbar and frequency axes; epsilon and the clean error in the titles."""
-    from infra.io import atomic_save_figure
-    from nets.plots import fft_extent, use_agg
+    from nets.plots import fft_extent, save, use_agg
     plt = use_agg()
     maps = [m for m in result["maps"] if "skipped" not in m]
     fig, axes = plt.subplots(len(maps), 3, figsize=(11, 3.3 * len(maps)), squeeze=False)
@@ -110,8 +109,7 @@ def figure(result: dict, path) -> None:
             ax.title.set_fontsize(7)
         for ax in row[len(panels):]:
             ax.axis("off")
-    fig.tight_layout()
-    atomic_save_figure(fig, path, dpi=90)
+    save(fig, path)
 
 
 def section(out, result) -> list[str]:

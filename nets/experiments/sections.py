@@ -8,67 +8,93 @@ import numpy as np
 
 from infra.io import atomic_save_figure
 from infra.tables import fmt, markdown_table
+from nets.runs import Run
+
+
+LABELS = {"weight_decay": "weight decay", "depth": "depth"}
 
 
 def sweep_figure(rows, var: str, title: str, path: Path) -> None:
-    """Row 1: log sensitivity (channel mean, DC at the centre, seed 0) per value of ``var`` on one shared colour
-    scale with a colorbar and frequency axes. Row 2: radial curves (paper's smoothing), the DC-free first
-    moment and eq. 5.1's first moment on separate axes (every seed a point, mean +- sd), test accuracy
-    against chance. Runs excluded by the learning gate are drawn as open markers."""
+    """Row 1: log10 sensitivity (channel mean, DC at the centre, seed 0) per value of ``var`` on one shared colour
+    scale set by the non-DC frequencies (DC is clipped to it, so one pixel does not set the scale), with a colour
+    bar and frequency axes; maps of runs the learning gate excluded say so in their title. Row 2: the radial
+    curves with the paper's post-processing (Fig. 3a: divided by their integral, averaged with 3 neighbours on
+    either side) on log-log axes, the DC-free first moment and eq. 5.1's first moment (every seed a point, open:
+    excluded; mean +- sd), and test accuracy against chance and the gate."""
     from nets.measures import postprocess, radial_curve
     from nets.plots import fft_extent, use_agg
     plt = use_agg()
     ok = [r for r in rows if "error" not in r]
     xs = sorted({r[var] for r in ok})
-    maps = {}
-    for x in xs:
-        r0 = min((r for r in ok if r[var] == x), key=lambda r: r.get("seed", 0))
-        maps[x] = np.load(Path(r0["run"]) / "sensitivity.npz", allow_pickle=False)["mean"]
+    label = LABELS.get(var, var)
+    seed0 = {x: min((r for r in ok if r[var] == x), key=lambda r: r.get("seed", 0)) for x in xs}
+    maps = {x: Run(r["run"]).map() for x, r in seed0.items()}
     logs = {x: np.log10(np.fft.fftshift(S.mean(0)) + 1e-30) for x, S in maps.items()}
-    lo = min(float(v.min()) for v in logs.values())
-    hi = max(float(v.max()) for v in logs.values())
-    ncol = max(len(xs), 4)
-    fig, axes = plt.subplots(2, ncol, figsize=(2.7 * ncol, 6.0), squeeze=False)
     H, W = next(iter(maps.values())).shape[-2:]
+    off_dc = np.ones((H, W), bool)
+    off_dc[H // 2, W // 2] = False          # DC after fftshift
+    lo = min(float(v[off_dc].min()) for v in logs.values())
+    hi = max(float(v[off_dc].max()) for v in logs.values())
+    ncol = max(len(xs), 4)
+    fig, axes = plt.subplots(2, ncol, figsize=(3.0 * ncol, 6.6), squeeze=False)
     ext = fft_extent(H, W)
     im = None
     for i, x in enumerate(xs):
-        im = axes[0, i].imshow(logs[x], origin="lower", vmin=lo, vmax=hi, extent=ext, cmap="viridis")
-        axes[0, i].set(title=f"{'decay' if var == 'weight_decay' else var} {x:g}", xlabel="k_j")
-        axes[0, i].title.set_fontsize(9)
+        ax = axes[0, i]
+        im = ax.imshow(np.clip(logs[x], lo, hi), origin="lower", vmin=lo, vmax=hi, extent=ext, cmap="viridis")
+        gated = seed0[x].get("learned", True)
+        ax.set_title(f"{label} {x:g}" + ("" if gated else "\n(excluded by the gate)"), fontsize=9,
+                     color="k" if gated else "C3")
+        ax.set_xlabel("k_j", fontsize=8)
+        ax.tick_params(labelsize=8)
         if i == 0:
-            axes[0, i].set_ylabel("k_i")
+            ax.set_ylabel("k_i", fontsize=8)
     for ax in axes[0, len(xs):]:
         ax.axis("off")
     if im is not None:
-        fig.colorbar(im, ax=list(axes[0, :len(xs)]), label="log10 sensitivity (seed 0)", shrink=0.8)
+        cb = fig.colorbar(im, ax=list(axes[0, :len(xs)]), shrink=0.8)
+        cb.set_label("log10 sensitivity, seed 0 (DC clipped)", fontsize=8)
+        cb.ax.tick_params(labelsize=8)
     ax = axes[1, 0]
     for x, S in maps.items():
         rr, g = radial_curve(S)
-        ax.plot(rr, postprocess(rr, g), label=f"{x:g}")
-    ax.set(xlabel="r = |k|", ylabel="log normalised sensitivity", title="radial (smoothed, seed 0)")
-    ax.legend(fontsize=6, title=var, title_fontsize=6)
+        keep = rr > 0
+        ax.plot(rr[keep], np.exp(postprocess(rr, g))[keep], label=f"{x:g}")
+    ax.set(xscale="log", yscale="log")
+    ax.set_xlabel("r = |k| (log)", fontsize=8)
+    ax.set_ylabel("sensitivity / its integral (log)", fontsize=8)
+    ax.set_title("radial, smoothed (Fig. 3a)", fontsize=9)
+    ax.legend(fontsize=8, title=label, title_fontsize=8)
     logx = var == "weight_decay"
-    for ax, stat, label in ((axes[1, 1], "moment1_nodc", "moment 1 without DC"), (axes[1, 2], "moment1", "moment 1 (eq. 5.1)")):
+    for ax, stat, name in ((axes[1, 1], "moment1_nodc", "moment 1 without DC"), (axes[1, 2], "moment1", "moment 1 (eq. 5.1)")):
         for r in ok:
             ax.plot(r[var], r[stat], "o", ms=4, color="C0", mfc="C0" if r.get("learned", True) else "none", alpha=0.7)
         means = [np.mean([r[stat] for r in ok if r[var] == x]) for x in xs]
         sds = [np.std([r[stat] for r in ok if r[var] == x]) for x in xs]
         ax.errorbar(xs, means, yerr=sds, color="k", capsize=3, lw=1)
-        ax.set(xscale="log" if logx else "linear", xlabel=var, title=label)
+        ax.set(xscale="log" if logx else "linear")
+        ax.set_xlabel(label, fontsize=8)
+        ax.set_title(name, fontsize=9)
     ax = axes[1, 3]
     for r in ok:
         ax.plot(r[var], r["test_acc"], "o", ms=4, color="C2", mfc="C2" if r.get("learned", True) else "none")
     chance = [r.get("chance") for r in ok if r.get("chance") is not None]
     if chance:
         ax.axhline(np.mean(chance), color="grey", ls=":", label="chance")
-        ax.axhline(2 * np.mean(chance), color="grey", ls="--", label="gate (2 x chance)")
-        ax.legend(fontsize=6)
-    ax.set(xscale="log" if logx else "linear", xlabel=var, ylabel="test accuracy", title="accuracy (open: excluded)",
-           ylim=(0, 1))
+        ax.axhline(2 * np.mean(chance), color="grey", ls="--", label="2 x chance")
+        floors = {r["floor"] for r in ok if r.get("floor") is not None}
+        for f in floors:
+            ax.axhline(f, color="C3", ls="-.", lw=0.8, label="family floor")
+        ax.legend(fontsize=8)
+    ax.set(xscale="log" if logx else "linear", ylim=(0, 1))
+    ax.set_xlabel(label, fontsize=8)
+    ax.set_ylabel("test accuracy", fontsize=8)
+    ax.set_title("accuracy (open: excluded)", fontsize=9)
+    for ax in axes[1]:
+        ax.tick_params(labelsize=8)
     for ax in axes[1, 4:]:
         ax.axis("off")
-    fig.suptitle(title)
+    fig.suptitle(title, fontsize=10)
     atomic_save_figure(fig, path, dpi=90)
 
 

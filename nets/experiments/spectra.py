@@ -76,8 +76,7 @@ def run(ctx, p, runner) -> dict:
 def figure(result: dict, path) -> None:
     """Per data variant: Spearman(S, tau) of every seed (filled: passed the learning gate) with the mean and
     its 95% t-interval, the untrained twin's value, and test accuracy against chance and the gate."""
-    from infra.io import atomic_save_figure
-    from nets.plots import use_agg
+    from nets.plots import save, use_agg
     plt = use_agg()
     rows = [r for r in result["runs"] if "error" not in r]
     variants = list(dict.fromkeys(r["data"] for r in rows))
@@ -102,8 +101,7 @@ def figure(result: dict, path) -> None:
     a1.axhline(0, color="grey", lw=0.5)
     a1.set(ylabel="Spearman(S, tau)", title="seeds (open: excluded), mean and 95% CI (square), untrained (x)")
     a2.set(ylabel="test accuracy", ylim=(0, 1), title="accuracy; dotted: chance, dashed: gate (2 x chance)")
-    fig.tight_layout()
-    atomic_save_figure(fig, path, dpi=90)
+    save(fig, path)
 
 
 def section(out, result) -> list[str]:
@@ -137,7 +135,7 @@ def section(out, result) -> list[str]:
     return lines + [""]
 
 
-def verdicts(result) -> list:
+def summary_rows(result) -> list:
     from infra.tables import fmt
     from nets.experiments.summary import Verdict, accuracy_range, ci
     out = []
@@ -152,4 +150,4 @@ def verdicts(result) -> list:
     return out
 
 
-EXPERIMENT = Experiment("spectra", "Spectral swap", PRESETS, run, section, verdicts=verdicts)
+EXPERIMENT = Experiment("spectra", "Spectral swap", PRESETS, run, section, verdicts=summary_rows)

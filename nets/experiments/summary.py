@@ -26,9 +26,10 @@ HEADER = ("claim", "verdict", "headline effect", "95% CIs", "runs used / exclude
           "figure")
 
 
-def table(verdicts: list[Verdict]) -> list[str]:
-    return markdown_table(HEADER, [(v.claim, f"**{v.verdict}**", v.effect, v.cis, v.runs, v.accuracy, v.figure)
-                                   for v in verdicts])
+def table(verdicts: list[Verdict], figures: bool = True) -> list[str]:
+    """Markdown lines, one row per verdict (``figures=False``: without the figure column, for the README)."""
+    rows = [(v.claim, f"**{v.verdict}**", v.effect, v.cis, v.runs, v.accuracy, v.figure) for v in verdicts]
+    return markdown_table(HEADER if figures else HEADER[:-1], rows if figures else [r[:-1] for r in rows])
 
 
 def ci(c) -> str:

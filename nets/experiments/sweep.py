@@ -1,8 +1,9 @@
 """The sweep machinery every trained experiment uses: typed tasks, task folders keyed by a config hash,
 true skips of finished tasks, one retry, the executor, and the per-run analysis helpers (tau, similarity).
 
-A task is one training run plus its sensitivity map in ``OUT/runs/<model>-<key>``; when it finishes it
-writes ``row.json`` (atomically) and a re-run returns that row without loading data or models.
+A task is one training run plus its sensitivity map in ``OUT/runs/<model>-<key>`` (a ``nets.runs.Run``);
+when it finishes it writes ``row.json`` (atomically) and a re-run returns that row without loading data or
+models.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from infra.io import atomic_write_json, config_key, crash_point
+from nets.runs import Run, TrainConfig, load_data
 
 # How much data and training each preset affords, shared by every trained experiment; an experiment's
 # own presets say what it varies. "quick" fits the whole "all" sweep in <= 20 minutes on 2 CPU cores
@@ -63,6 +65,8 @@ class Context:
     seeds: int
     out: Path
     data_root: str | None = None
+    image_shape: tuple[int, int, int] | None = None   # the CLI's validation load fills it: no second load
+    device: str = "auto"
 
     @property
     def scale(self) -> dict:
@@ -70,7 +74,9 @@ class Context:
 
     @cached_property
     def shape(self) -> tuple[int, int, int]:
-        """Image shape of the dataset (loaded once per context, not per access)."""
+        """Image shape of the dataset (as the CLI found it; loaded here only when no caller did)."""
+        if self.image_shape is not None:
+            return tuple(self.image_shape)
         from nets.data import load_dataset
         return load_dataset(self.dataset, data_root=self.data_root).shape
 
@@ -78,21 +84,21 @@ class Context:
 @dataclass
 class Task:
     """One training run and its sensitivity map. ``tags`` are the row's labels in the analysis."""
-    train: dict             # a nets.training.TrainConfig as a dict (picklable for the executor)
+    train: TrainConfig
     sens_images: int
     tags: dict = field(default_factory=dict)
     key: str = ""
 
     @property
     def folder(self) -> Path:
-        return Path(self.train["out"])
+        return Path(self.train.out)
 
 
 def make_task(ctx: Context, tags: dict, model: str, seed: int, extra_train: dict | None = None, **train) -> Task:
     """A task for ``model`` at ``seed``: the model's preset hyperparameters, overridden by the scale's
     training sizes, then ``extra_train``, then ``train``; its folder is keyed by the whole config."""
     from nets.models import get_model_spec
-    from nets.training import TrainConfig, preset_defaults
+    from nets.training import preset_defaults
     train_preset = "paper" if ctx.preset == "paper" else "quick"
     cfg = {**preset_defaults(train_preset, model), **ctx.scale["train"], **(extra_train or {}),
            "model": model, "dataset": ctx.dataset, "data_root": ctx.data_root, "seed": seed, "preset": train_preset,
@@ -103,43 +109,41 @@ def make_task(ctx: Context, tags: dict, model: str, seed: int, extra_train: dict
     floor = ctx.scale.get("accuracy_floor", {}).get(spec.name)
     if floor is not None:
         tags = {**tags, "floor": floor}
-    names = set(TrainConfig.__dataclass_fields__)
-    tc = TrainConfig(**{k: v for k, v in cfg.items() if k in names})
+    tc = TrainConfig.from_dict({**cfg, "device": ctx.device})
     # deep nets with small kernels: sensitivity costs K backward passes through the net, so fewer images
     sens = ctx.scale["sens_images"] if spec.full_size else ctx.scale["small_sens_images"]
     key = config_key({**tc.identity(), "sens": sens}, 12)
     tc.out = str(ctx.out / "runs" / f"{model}-{key}")
-    return Task(asdict(tc), sens, {**tags, "seed": seed}, key)
+    return Task(tc, sens, {**tags, "seed": seed}, key)
 
 
 def run_task(task: Task) -> dict:
     """Train (or resume) and compute the sensitivity map; a finished task returns its saved row at once.
     Retried once; errors are returned in the row (``"error"``), never raised."""
-    from nets import sensitivity
+    from nets.runs import measure_run
     from nets.runtime import configure
-    from nets.training import TrainConfig, load_data, train
-    out = task.folder
-    done = out / "row.json"
+    from nets.training import train
+    run = Run(task.folder)
+    out, done = run.path, run.file("row")
     if done.exists():
         try:
             saved = json.loads(done.read_text())
-            with np.load(out / "sensitivity.npz", allow_pickle=False) as z:   # the analysis will read it
-                z["mean"]
+            run.map()   # the analysis will read it
             if saved.get("key") == task.key:   # a task shared by two experiments keeps each one's tags
                 return {**task.tags, "key": task.key, "run": str(out), **saved["result"]}
         except (OSError, ValueError, EOFError, json.JSONDecodeError, KeyError, zipfile.BadZipFile):
             # unreadable: redo the sensitivity (training resumes or is already finished), never use it
-            (out / "sensitivity.json").unlink(missing_ok=True)
+            run.file("summary").unlink(missing_ok=True)
     last_error = None
     for attempt in range(2):
         try:
             configure(1)
-            cfg = TrainConfig(**task.train)
-            data = load_data(cfg)
+            cfg = task.train
+            data = load_data(cfg)   # memoised: a worker's runs on one data variant share one load
             res = train(cfg, resume=True, data=data, progress=False)
-            if not (out / "sensitivity.json").exists():
-                sensitivity.run(out, "val", task.sens_images, data=data)
-            sens = json.loads((out / "sensitivity.json").read_text())
+            if not run.exists("summary"):
+                measure_run(out, "val", task.sens_images, data=data)
+            sens = run.map_summary()
             result = {"test_acc": res["test_acc"], "val_acc": res["val_acc"], "attempts": attempt + 1,
                       "measured_epoch": res.get("measured_epoch", res.get("best_epoch")),
                       **{k: sens[k] for k in ("moment1", "moment2", "moment1_nodc", "moment2_nodc", "midband_slope",
@@ -172,9 +176,8 @@ def tau_for_run(run: str) -> np.ndarray:
     """tau of the normalised training images a run was trained on, cached once per data variant
     (dataset, filter, seed) in ``OUT/tau/`` so seeds and experiments sharing the data share the work.
     An unreadable cache file is recomputed."""
-    from nets.training import load_data, read_config
     from theory.spectra import fourier_stats
-    cfg = read_config(run)
+    cfg = Run(run).config()
     variant = {k: getattr(cfg, k) for k in ("dataset", "data_root", "filter", "seed", "n_train")}
     path = Path(run).parent.parent / "tau" / (config_key(variant, 12) + ".npy")
     if path.exists():
@@ -192,13 +195,12 @@ def similarity(row: dict) -> dict:
     """``compare_sensitivity`` of a finished row's map with its training data's tau (eq. 4.1 lambda), and for
     unfiltered data the first moments (with and without DC) of the map per pixel unit (``*_pixel``)."""
     from nets.measures import compare_sensitivity, moment, moment_without_dc, radial_curve
-    from nets.training import eq41_lambda, read_config
-    S = np.load(Path(row["run"]) / "sensitivity.npz", allow_pickle=False)["mean"]
-    cfg = read_config(row["run"])
+    from nets.training import eq41_lambda
+    run = Run(row["run"])
+    S, cfg = run.map(), run.config()
     out = compare_sensitivity(S, tau_for_run(row["run"]), eq41_lambda(cfg.weight_decay))
-    norm = json.loads((Path(row["run"]) / "config.json").read_text()).get("normalisation")
+    norm = run.saved().get("normalisation")
     if norm is None and cfg.filter is None:   # a run saved before the normalisation was recorded
-        from nets.training import load_data
         norm = {"std": np.asarray(load_data(cfg).std, float).tolist(), "pixel_units": True}
     if (norm or {}).get("pixel_units"):   # the paper's units: per unit of [0, 1] pixel intensity, S_c / std_c
         r, g = radial_curve(S / np.asarray(norm["std"])[:, None, None])
@@ -212,20 +214,16 @@ def gate(row: dict) -> dict:
     could act: ``decay_exposure = weight_decay * sum over steps of lr`` (x 1 / (1 - momentum) for SGD, whose
     momentum multiplies every step), the exponent of the shrink factor exp(-exposure) the decay alone applies."""
     from nets.experiments.trends import learning_gate
-    from nets.training import read_config
-    run = Path(row["run"])
-    res = json.loads((run / "result.json").read_text())
-    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
+    run = Run(row["run"])
+    res, metrics, cfg = run.result(), run.metrics(), run.config()
     # the gate compares the end-of-epoch training loss (``train_loss_end``, last two epochs) where recorded
     losses = [m.get("train_loss_end", m["train_loss"]) for m in metrics]
-    cfg = read_config(run)
     chance = res.get("chance")
     if chance is None:   # a run saved before result.json recorded it: the test split's most frequent class
-        from nets.training import load_data
         y = load_data(cfg).y_test[:cfg.n_test]
         chance = float(np.bincount(y).max() / len(y))
     passed, reason = learning_gate(res["test_acc"], chance, losses, row.get("floor"))
-    n = json.loads((run / "config.json").read_text()).get("n_train", cfg.n_train or 0)
+    n = run.saved().get("n_train", cfg.n_train or 0)
     # each metrics row records the lr *after* its epoch's scheduler step: epoch e ran at row e-1's lr
     lrs = [cfg.lr] + [m["lr"] for m in metrics[:-1]]
     boost = 1 / (1 - cfg.momentum) if cfg.optimizer == "sgd" else 1.0
@@ -243,10 +241,10 @@ def untrained_tasks(tasks: list[Task]) -> list[Task]:
         if ident in seen or t.tags.get("seed") != 0:
             continue
         seen.add(ident)
-        train = {**t.train, "max_epochs": 0}
+        train = {**asdict(t.train), "max_epochs": 0}
         key = config_key({**train, "out": None, "sens": t.sens_images}, 12)
-        train["out"] = str(Path(t.train["out"]).parent / f"untrained-{key}")
-        out.append(Task(train, t.sens_images, {**t.tags, "untrained": True}, key))
+        train["out"] = str(t.folder.parent / f"untrained-{key}")
+        out.append(Task(TrainConfig(**train), t.sens_images, {**t.tags, "untrained": True}, key))
     return out
 
 
@@ -278,6 +276,5 @@ def analyse_runs(rows: list[dict], untrained: list[dict] | None = None) -> tuple
     res = {"runs": rows, "failed": [r for r in rows if "error" in r],
            "excluded": [r for r in ok if not r["learned"]], "untrained": untrained or []}
     if ok:
-        S = np.load(Path(ok[0]["run"]) / "sensitivity.npz", allow_pickle=False)["mean"]
-        res["flat"] = flat_map_stats(S.shape)
+        res["flat"] = flat_map_stats(Run(ok[0]["run"]).map().shape)
     return ok, res

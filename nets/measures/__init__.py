@@ -6,7 +6,7 @@
 * ``heatmap``: Fourier heat map, error under a grating per frequency (Yin et al. 2019; ``heatmap.py``).
 
 ``radial`` (curves, eq. 5.1 moments) and ``similarity`` (agreement with tau) summarise any measure's map.
-To add a measure: a module with the function and one ``register_measure`` line below.
+To add a measure: a module with the function and one ``register_measure(MeasureSpec(...))`` line below.
 """
 from __future__ import annotations
 
@@ -24,18 +24,21 @@ from nets.measures.similarity import compare_sensitivity, radial_kl
 
 
 @dataclass(frozen=True)
-class MeasureEntry:
+class MeasureSpec:
+    """A measure: ``fn(model, x, y=None, **options) -> Map`` (every measure has this signature), a summary,
+    and whether it needs labels."""
     name: str
-    fn: Callable[..., Map]      # fn(model, x, y, **options) -> Map
-    summary: str
-    needs_labels: bool
+    fn: Callable[..., Map]
+    summary: str = ""
+    needs_labels: bool = False
 
 
-_REGISTRY: Registry[MeasureEntry] = Registry("measure")
+_REGISTRY: Registry[MeasureSpec] = Registry("measure")
 
 
-def register_measure(name: str, fn: Callable[..., Map], summary: str = "", needs_labels: bool = False) -> MeasureEntry:
-    return _REGISTRY.register(name, MeasureEntry(name, fn, summary, needs_labels))
+def register_measure(spec: MeasureSpec) -> MeasureSpec:
+    """Add (or replace) a measure: one spec object, as every registry takes."""
+    return _REGISTRY.register(spec.name, spec)
 
 
 unregister_measure, measure_names = _REGISTRY.unregister, _REGISTRY.names
@@ -49,18 +52,18 @@ def measure(name: str, model, x, y=None, **options) -> Map:
     return entry.fn(model, x, y, **options)
 
 
-register_measure("gradient", lambda model, x, y=None, **kw: frequency_sensitivity(model, x, **kw),
-                 "frequency sensitivity E||(<grad f_k, e_cij>)_k|| (appendix C.2)")
-register_measure("gradient_probes", lambda model, x, y=None, probes=32, **kw: probe_sensitivity(model, x, probes, **kw),
-                 "the gradient map estimated from random probes (many classes)")
-register_measure("loss_gradient", lambda model, x, y, **kw: loss_gradient_sensitivity(model, x, y, **kw),
-                 "E|<grad_x cross-entropy, e_cij>|", needs_labels=True)
-register_measure("heatmap", fourier_heat_map, "Fourier heat map: error under a grating (Yin et al. 2019)",
-                 needs_labels=True)
-register_measure("first_order_heatmap", lambda model, x, y=None, **kw: first_order_heat_map(model, x, **kw),
-                 "first-order heat map: expected logit change under the heat map's grating")
+register_measure(MeasureSpec("gradient", frequency_sensitivity,
+                             "frequency sensitivity E||(<grad f_k, e_cij>)_k|| (appendix C.2)"))
+register_measure(MeasureSpec("gradient_probes", probe_sensitivity,
+                             "the gradient map estimated from random probes (many classes)"))
+register_measure(MeasureSpec("loss_gradient", loss_gradient_sensitivity, "E|<grad_x cross-entropy, e_cij>|",
+                             needs_labels=True))
+register_measure(MeasureSpec("heatmap", fourier_heat_map, "Fourier heat map: error under a grating (Yin et al. 2019)",
+                             needs_labels=True))
+register_measure(MeasureSpec("first_order_heatmap", first_order_heat_map,
+                             "first-order heat map: expected logit change under the heat map's grating"))
 
-__all__ = ["Map", "MeasureEntry", "Normalised", "RunningMean", "iter_batches", "prepare", "probe_sensitivity", "compare_sensitivity", "fourier_heat_map", "frequency_sensitivity",
+__all__ = ["Map", "MeasureSpec", "Normalised", "RunningMean", "iter_batches", "prepare", "probe_sensitivity", "compare_sensitivity", "fourier_heat_map", "frequency_sensitivity",
            "first_order_heat_map", "loss_gradient_sensitivity", "measure", "measure_names", "moment", "moment_without_dc", "midband_slope",
            "dc_robust", "postprocess", "radial_curve", "released_moment", "released_radial_curve",
            "radial_kl", "register_measure", "summarise", "unregister_measure"]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from nets.data.base import check_images
 from theory.streaming import chan_update
 
 
@@ -41,15 +42,6 @@ class RunningMean:
             raise ValueError("images: expected at least one image, got none")
         var = self.m2 / max(self.n - 1, 1)   # unbiased variance over images
         return Map(self.mean.numpy(), (var / self.n).sqrt().numpy(), int(self.n), dict(meta))
-
-
-def check_images(x: torch.Tensor, name: str = "x") -> torch.Tensor:
-    """``(N, C, H, W)`` finite float images, else one ValueError naming the argument."""
-    if not isinstance(x, torch.Tensor) or x.ndim != 4:
-        raise ValueError(f"{name}: expected images (N, C, H, W), got shape {tuple(getattr(x, 'shape', ()))}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{name}: expected finite pixels, found NaN or inf")
-    return x
 
 
 class Normalised(torch.nn.Module):
@@ -88,7 +80,7 @@ def iter_batches(images, labels=None, batch_size: int = 256, device="cpu"):
     if isinstance(labels, np.ndarray):
         labels = torch.from_numpy(labels.astype(np.int64))
     if isinstance(images, torch.Tensor):
-        check_images(images)
+        check_images("x", images)
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
         for s in range(0, len(images), batch_size):
@@ -104,7 +96,7 @@ def iter_batches(images, labels=None, batch_size: int = 256, device="cpu"):
         x, y = (b[0], b[1]) if isinstance(b, (tuple, list)) and len(b) >= 2 else (b, None)
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(x)
-        check_images(x, "images (a batch)")
+        check_images("images (a batch)", x)
         x = x if x.is_floating_point() else x.float()   # keep float64 for float64 models
         yield x.to(device), None if y is None else torch.as_tensor(y).long().to(device)
 

@@ -32,8 +32,8 @@ def _progress(it, desc: str, progress: bool):
     return tqdm(it, desc=desc, unit="batch", file=sys.stderr, disable=not sys.stderr.isatty())
 
 
-def frequency_sensitivity(model, x, batch_size: int = 256, loss_grad: bool = False, y=None, progress: bool = False,
-                          *, normalise=None, device=None) -> Map:
+def frequency_sensitivity(model, x, y=None, *, batch_size: int = 256, loss_grad: bool = False,
+                          progress: bool = False, normalise=None, device=None) -> Map:
     """Mean and standard error over images of ``|| (<grad f_k, e_cij>)_k ||_2`` (appendix C.2); returns a
     :class:`Map` with ``mean, se: (C, H, W)`` in FFT order, any ``H x W``.
 
@@ -45,9 +45,7 @@ def frequency_sensitivity(model, x, batch_size: int = 256, loss_grad: bool = Fal
     acc = RunningMean()
     with input_gradients_only(model):   # only input gradients are wanted
         for xb, yb in _progress(iter_batches(x, y, batch_size, device), "sensitivity", progress):
-            xb = xb.detach().clone().requires_grad_(True)
-            out = model(xb)
-            _check_logits(out, xb)
+            xb, out = _logits(model, xb)
             if loss_grad:
                 if yb is None:
                     raise ValueError("y: the loss-gradient variant needs labels")
@@ -74,8 +72,8 @@ def _output_gradients_norm(out: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
     return sq.sqrt()
 
 
-def probe_sensitivity(model, x, probes: int, batch_size: int = 64, seed: int = 0, progress: bool = False, *,
-                      normalise=None, device=None) -> Map:
+def probe_sensitivity(model, x, y=None, *, probes: int = 32, batch_size: int = 64, seed: int = 0,
+                      progress: bool = False, normalise=None, device=None) -> Map:
     """:func:`frequency_sensitivity` estimated from ``probes`` = m random probe directions per image.
 
     Per image, with ``a_cij = J e_cij`` (K-vector) and ``Q`` a Haar-random ``K x m`` matrix with orthonormal
@@ -93,9 +91,7 @@ def probe_sensitivity(model, x, probes: int, batch_size: int = 64, seed: int = 0
     acc = RunningMean()
     with input_gradients_only(model):   # only input gradients are wanted
         for xb, _ in _progress(iter_batches(x, None, batch_size, device), "sensitivity (probes)", progress):
-            xb = xb.detach().clone().requires_grad_(True)
-            out = model(xb)
-            _check_logits(out, xb)
+            xb, out = _logits(model, xb)
             B, K = out.shape
             m = min(probes, K)
             if m == K:       # exact: the standard basis (the same passes as the exact method)
@@ -113,13 +109,21 @@ def probe_sensitivity(model, x, probes: int, batch_size: int = 64, seed: int = 0
     return acc.result(measure="gradient (probes)", probes=probes, units=_units(normalise))
 
 
-def loss_gradient_sensitivity(model, x, y=None, batch_size: int = 256, progress: bool = False, **kw) -> Map:
+def loss_gradient_sensitivity(model, x, y=None, **options) -> Map:
     """``E_x |<grad_x CE(f(x), y), e_cij>|``: :func:`frequency_sensitivity` with ``loss_grad=True``."""
-    return frequency_sensitivity(model, x, batch_size, True, y, progress, **kw)
+    return frequency_sensitivity(model, x, y, loss_grad=True, **options)
 
 
 def _units(normalise) -> str:
     return "per pixel-intensity unit" if normalise is not None else "per unit of the model's input"
+
+
+def _logits(model, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(xb as a fresh leaf that requires grad, model(xb))``, the logits checked to be ``(B, K)``."""
+    xb = xb.detach().clone().requires_grad_(True)
+    out = model(xb)
+    _check_logits(out, xb)
+    return xb, out
 
 
 def _check_logits(out, xb) -> None:

@@ -23,13 +23,25 @@ from nets.measures.base import Map, RunningMean, input_gradients_only, iter_batc
 from theory.dft import conjugate_indices, dft2, idft2, signed_frequencies
 
 
-def fourier_heat_map(model, x, y, epsilon: float = 4.0, seed: int = 0, batch_size: int = 500, *,
+def _check_epsilon(epsilon) -> None:
+    if not (isinstance(epsilon, (int, float)) and np.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"epsilon: expected a finite number >= 0, got {epsilon!r}")
+
+
+def _signs(N: int, C: int, seed: int, published: bool, dtype, device) -> torch.Tensor:
+    """The grating's random signs ``(N, C)``: one per image and channel (published convention) or one per image,
+    repeated over the channels (input space). Both heat maps draw them here, so the same ``seed`` gives the
+    same gratings."""
+    s = np.random.default_rng(seed).choice([-1.0, 1.0], (N, C) if published else N)
+    return torch.tensor(s if published else np.repeat(s[:, None], C, axis=1), dtype=dtype, device=device)
+
+
+def fourier_heat_map(model, x, y=None, *, epsilon: float = 4.0, seed: int = 0, batch_size: int = 500,
                      normalise=None, max_frequency: int | None = None, device=None, progress: bool = False) -> Map:
     """Error rate of ``model`` under the grating of every frequency k (see the module docstring for the two
     conventions). x: ``(N, C, H, W)`` (or batches), y: labels ``(N,)``; returns a :class:`Map` with
     ``mean, se: (H, W)`` in FFT order, se the binomial ``sqrt(p (1 - p) / N)``."""
-    if not (isinstance(epsilon, (int, float)) and np.isfinite(epsilon) and epsilon >= 0):
-        raise ValueError(f"epsilon: expected a finite number >= 0, got {epsilon!r}")
+    _check_epsilon(epsilon)
     model, device = prepare(model, normalise, device)
     parts = list(iter_batches(x, y, 10 ** 9 if isinstance(x, (torch.Tensor, np.ndarray)) else batch_size, device))
     x = torch.cat([p[0] for p in parts])
@@ -40,9 +52,7 @@ def fourier_heat_map(model, x, y, epsilon: float = 4.0, seed: int = 0, batch_siz
     published = normalise is not None
     I, J = conjugate_indices(H, W)
     flat = np.arange(H * W).reshape(H, W)
-    rng = np.random.default_rng(seed)
-    sign = torch.tensor(rng.choice([-1.0, 1.0], (N, C) if published else N), dtype=x.dtype, device=device)
-    sign = sign[:, :, None, None] if published else sign[:, None, None, None]
+    sign = _signs(N, C, seed, published, x.dtype, device)[:, :, None, None]
     ki, kj = np.abs(signed_frequencies(H)), np.abs(signed_frequencies(W))
     err = np.full((H, W), np.nan)
     todo = [(i, j) for i in range(H) for j in range(W) if flat[i, j] <= flat[I[i, 0], J[0, j]]
@@ -72,8 +82,8 @@ def fourier_heat_map(model, x, y, epsilon: float = 4.0, seed: int = 0, batch_siz
                 else "input space, sign per image, unclipped"})
 
 
-def first_order_heat_map(model, x, epsilon: float = 4.0, seed: int = 0, batch_size: int = 256, *, normalise=None,
-                         device=None) -> Map:
+def first_order_heat_map(model, x, y=None, *, epsilon: float = 4.0, seed: int = 0, batch_size: int = 256,
+                         normalise=None, device=None) -> Map:
     """The heat map's first-order counterpart: ``E_n || J_n (epsilon s_n * v_k) ||_2``, the expected change of
     the K logits under the same grating and signs as :func:`fourier_heat_map` (same ``seed``), to first order.
 
@@ -81,17 +91,16 @@ def first_order_heat_map(model, x, epsilon: float = 4.0, seed: int = 0, batch_si
     heat map counts label flips under a finite grating ``v_k``, and this map is the linear response to that
     grating. ``<g, v_k> = sqrt2 Re dft2(g)_k`` (``Re dft2(g)_k`` at self-conjugate k) per channel, so one
     batched backward pass per output gives every frequency. Returns ``mean, se: (H, W)``, FFT order.
+    ``y`` is not used (the measure signature of every measure is ``(model, x, y=None, **options)``).
     """
-    if not (isinstance(epsilon, (int, float)) and np.isfinite(epsilon) and epsilon >= 0):
-        raise ValueError(f"epsilon: expected a finite number >= 0, got {epsilon!r}")
+    _check_epsilon(epsilon)
     model, device = prepare(model, normalise, device)
     x = torch.cat([p[0] for p in iter_batches(x, None, 10 ** 9 if isinstance(x, (torch.Tensor, np.ndarray))
                                              else batch_size, device)])
     N, C, H, W = x.shape
     published = normalise is not None
-    rng = np.random.default_rng(seed)   # the same draws as fourier_heat_map: sign per image (and channel)
-    sign = torch.tensor(rng.choice([-1.0, 1.0], (N, C) if published else N), dtype=x.dtype, device=device)
-    sign = sign if published else sign[:, None].expand(N, C) / np.sqrt(C)   # input space: unit norm over C x H x W
+    sign = _signs(N, C, seed, published, x.dtype, device)   # the same draws as fourier_heat_map
+    sign = sign if published else sign / np.sqrt(C)         # input space: unit norm over C x H x W
     I, J = conjugate_indices(H, W)
     selfconj = torch.tensor((np.arange(H)[:, None] == I) & (np.arange(W)[None, :] == J), device=device)
     factor = torch.where(selfconj, 1.0, np.sqrt(2.0)).to(x.dtype)

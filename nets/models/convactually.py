@@ -36,8 +36,7 @@ def build(depth=None, width=64, in_channels=3, classes=10, size=(32, 32), impl="
 
 
 # appendix C.5: batch 1028 in the text, 1024 in the released code. quick: Adam (coupled L2, the same objective)
-# at lr 1e-4, because SGD momentum 0.9 diverged or stalled at depth >= 3 for lr >= 1e-3 and its depth-5 loss
-# still jumped 10-30 % between epochs at 3e-4 (issue 12's probes, 3000 embedded images, width 16)
+# at lr 1e-4, because SGD with momentum 0.9 diverged or stalled at depth >= 3 in a 10-epoch CPU budget
 SPEC = ModelSpec("convactually", build, "ConvActually: depth-1 full-size circular conv layers + linear (App. C.5a)",
                  quick=dict(batch_size=128, lr=1e-4, optimizer="adam", patience=1, max_epochs=10, n_train=2500,
                             n_val=500, n_test=2000, width=16),

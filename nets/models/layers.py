@@ -13,7 +13,7 @@ cross-correlation with ``roll(w, -s)``. The correlation theorem (exact, unitary)
                 = sqrt(N) * exp(-2 pi i k.s / n) conj(DFT(w)[k]) . DFT(x)[k]
 
 (eq. 3.3 / Lemma 3.11 for a cross-correlation; the roll is a phase, folded into the small weight tensor).
-(DESIGN.md wrote ``roll(w, -16)`` for 32 x 32; measured against nn.Conv2d the shift is 15 = (32-1)//2.)
+(DESIGN.md wrote ``roll(w, -16)`` for 32 x 32; against nn.Conv2d the shift is 15 = (32-1)//2, tested.)
 
 How it is computed (``_SpectralConv``, a custom autograd Function; why: speed, measured in
 ``benchmarks`` "fft-conv-layer"). Real FFTs keep the half spectrum F = H (W//2 + 1). The channel
@@ -60,7 +60,7 @@ def _irfft2_freq_major(zt: torch.Tensor, H: int, W: int) -> torch.Tensor:
     R = zt.shape[1:]
     z = torch.fft.ifft(zt.reshape(H, -1), dim=0, norm=NORM)
     # the FFT may return its output transposed (strides (1, H)): reshape + permute views that layout as it
-    # is, so one copy reorders it (a 2-D .t() of it would copy twice: 17 ms instead of 5 at batch 128 x 64)
+    # is, so one copy reorders it (a 2-D .t() of it would copy twice)
     z = z.reshape(H, W // 2 + 1, -1).permute(2, 0, 1).contiguous().view(*R, H, W // 2 + 1)
     return torch.fft.irfft(z, n=W, dim=-1, norm=NORM)
 

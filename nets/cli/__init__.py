@@ -1,0 +1,9 @@
+"""Every ``python -m`` entry point of nets, as thin modules over the library: argument parsing (``infra.cli``:
+one line and exit 2 for a bad argument), then one library call.
+
+* ``train`` (``nets.training``), ``sensitivity`` (``nets.runs.measure_run``), ``stats`` (``nets.experiments.stats``),
+  ``analyze`` (``nets.analysis``), ``experiments`` (``nets.experiments``), ``report`` (``nets.report``).
+
+The same flag means the same thing everywhere: ``--dataset``, ``--data-root``, ``--model``, ``--out``,
+``--preset``, ``--seed`` / ``--seeds``, ``--device``. ``python -m nets.train`` etc. forward here.
+"""

@@ -1,0 +1,28 @@
+"""python -m nets.report RESULTS_DIR: rebuild ``RESULTS_DIR/report.md`` (and its figures) from saved results only.
+
+    python -m nets.report RESULTS_DIR              -> RESULTS_DIR/report.md
+    python -m nets.report RESULTS_DIR --summary    -> the report's verdict table on stdout (the README's tables)
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from infra.cli import ArgumentParser
+from nets.report import build_report, verdict_table
+
+
+def main(argv=None) -> int:
+    ap = ArgumentParser(prog="python -m nets.report", description=__doc__.split("\n\n")[0],
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results", metavar="RESULTS_DIR", help="a folder written by python -m nets.experiments")
+    ap.add_argument("--summary", action="store_true", help="print the verdict table (Markdown) instead of writing "
+                    "report.md")
+    args = ap.parse_args(argv)
+    if not (Path(args.results) / "experiment_config.json").is_file():
+        ap.error(f"RESULTS_DIR: expected one folder written by python -m nets.experiments, got {args.results!r}")
+    if args.summary:
+        print("\n".join(verdict_table(args.results, figures=False)))
+    else:
+        print(build_report(args.results))
+    return 0

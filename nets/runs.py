@@ -1,0 +1,239 @@
+"""One owner of a run folder: its config type, its file names, checkpoints, metric rows, saved maps, and the
+"load a trained run" path. Every other module reaches a run folder through :class:`Run`.
+
+A run folder (written by ``nets.training.train``, read by everything after it)::
+
+    config.json        {"config": TrainConfig, "provenance", "device", "runtime", "n_train", "n_val", "normalisation"}
+    metrics.jsonl      one row per finished epoch
+    best.pt, last.pt   checkpoints: tensors and plain Python types only (every load is ``weights_only=True``)
+    result.json        the finished run: measured checkpoint, accuracies, stop reason
+    sensitivity.npz    the frequency-sensitivity map (mean, se, n); sensitivity.json its summary; .png its figure
+    row.json           a sweep's cached analysis row (``nets.experiments.sweep``)
+
+Datasets are loaded through :func:`load_data`, memoised per process: a sweep worker that trains several
+runs on the same data variant loads (and filters) it once.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from infra.io import atomic_save_npz, atomic_write, atomic_write_json
+
+NAMES = {"config": "config.json", "metrics": "metrics.jsonl", "best": "best.pt", "last": "last.pt",
+         "result": "result.json", "map": "sensitivity.npz", "summary": "sensitivity.json",
+         "figure": "sensitivity.png", "row": "row.json"}
+
+
+class TrainError(RuntimeError):
+    """A run cannot start, continue or be read; the message says why."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (appendix C.5), saved in its ``config.json``."""
+    model: str = "convactually"
+    depth: int | None = None        # None: the model family's default (ConvActually 4); refused where unused
+    width: int | None = None        # None: the family's published width; refused where unused
+    dataset: str = "embedded"
+    data_root: str | None = None
+    filter: str | None = None
+    n_train: int | None = None      # use the first n of the training split (None: all)
+    n_val: int | None = None
+    n_test: int | None = None       # evaluate on the first n test images (None: all)
+    weight_decay: float = 1e-5      # torch's weight_decay: penalty (weight_decay/2)|w|^2; eq. 4.1 lambda = half
+    lr: float = 1e-4
+    momentum: float = 0.9
+    optimizer: str = "sgd"          # "sgd" (appendix C.5, momentum) or "adam" (coupled L2: same objective, eq. 4.1)
+    batch_size: int = 1024
+    patience: int = 50
+    lr_drops: list[int] | None = None        # None: reduce-on-plateau; else x0.1 at these epochs (fixed calendar)
+    max_epochs: int = 500
+    min_lr: float = 1e-6
+    seed: int = 0
+    preset: str = "paper"
+    device: str = "auto"
+    threads: int = 1
+    amp: bool = True                # bfloat16 autocast, CUDA only
+    checkpoint: str = "best"        # the model a run reports and is measured on: "best" validation accuracy or "last"
+    out: str = "runs/run"
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """A config from a dict that may hold other keys (presets, CLI namespaces): only the fields are used."""
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+    def identity(self) -> dict:
+        """The fields that define the run (a resume must match them); device/threads/out may differ.
+        ``checkpoint`` enters only when not the default, so runs saved before it existed keep their keys."""
+        return {k: v for k, v in asdict(self).items() if k not in ("device", "threads", "out", "amp")
+                and not (k == "checkpoint" and v == "best")}
+
+
+@functools.lru_cache(maxsize=2)
+def _load(dataset, data_root, seed, filter, limits):
+    from nets.data import load
+    return load(dataset, data_root=data_root, seed=seed, filter=filter, limits=limits)
+
+
+def load_data(cfg: TrainConfig):
+    """The dataset a run trains on (``nets.data.load``: name, options, the run's split sizes, filter; a
+    whitening or inversion filter therefore uses tau of the run's own training images). Memoised per process
+    (the two most recent variants), so the runs of one worker share one load."""
+    return _load(cfg.dataset, cfg.data_root, cfg.seed, cfg.filter, (cfg.n_train, cfg.n_val, cfg.n_test))
+
+
+def make_model(cfg: TrainConfig, shape, classes: int):
+    """The run's model, initialised from ``cfg.seed`` (the same weights on every call)."""
+    import torch
+
+    from nets.models import build_model
+    torch.manual_seed(cfg.seed)
+    return build_model(cfg.model, cfg.depth, cfg.width, shape[0], classes, tuple(shape[1:]))
+
+
+def load_checkpoint(path: Path, device="cpu") -> dict:
+    """A checkpoint written by ``nets.training.train``, loaded with ``weights_only=True`` (no code runs from the
+    file); an unreadable or foreign file raises :class:`TrainError` naming it."""
+    import torch
+    try:
+        ck = torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - truncated, foreign or crafted files all end here
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        raise TrainError(f"{path}: not a readable freqsens checkpoint ({type(exc).__name__}: {first})") from None
+    if not isinstance(ck, dict) or "model" not in ck:
+        raise TrainError(f"{path}: not a freqsens checkpoint (no model state)")
+    return ck
+
+
+class Run:
+    """A run folder. ``Run(path).file("config")`` is its ``config.json`` (names in :data:`NAMES`)."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def file(self, name: str) -> Path:
+        return self.path / NAMES[name]
+
+    def exists(self, name: str) -> bool:
+        return self.file(name).exists()
+
+    # ---- config and result -------------------------------------------------------------------------
+    def saved(self) -> dict:
+        """The whole ``config.json`` (config, provenance, normalisation, ...)."""
+        path = self.file("config")
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise TrainError(f"{path}: unreadable run config ({type(exc).__name__}: {exc})") from None
+
+    def config(self) -> TrainConfig:
+        """The :class:`TrainConfig` saved in ``config.json``."""
+        try:
+            return TrainConfig(**self.saved()["config"])
+        except (KeyError, TypeError) as exc:
+            raise TrainError(f"{self.file('config')}: unreadable run config ({type(exc).__name__}: {exc})") from None
+
+    def write_config(self, cfg: TrainConfig, **extra) -> None:
+        atomic_write_json(self.file("config"), {"config": asdict(cfg), **extra})
+
+    def result(self) -> dict:
+        return json.loads(self.file("result").read_text())
+
+    def write_result(self, result: dict) -> None:
+        atomic_write_json(self.file("result"), result)
+
+    # ---- metrics ----------------------------------------------------------------------------------
+    def metrics(self) -> list[dict]:
+        return [json.loads(line) for line in self.file("metrics").read_text().splitlines() if line]
+
+    def reset_metrics(self) -> None:
+        self.file("metrics").write_text("")
+
+    def append_metrics(self, row: dict) -> None:
+        with open(self.file("metrics"), "a") as f:
+            f.write(json.dumps(row) + "\n")
+
+    def truncate_metrics(self, last_epoch: int) -> None:
+        """Keep the metric rows of epochs <= ``last_epoch`` (rows written after the last checkpoint are redone)."""
+        path = self.file("metrics")
+        if not path.exists():
+            return
+        keep = []
+        for ln in path.read_text().splitlines():
+            try:
+                if json.loads(ln)["epoch"] <= last_epoch:
+                    keep.append(ln)
+            except (json.JSONDecodeError, KeyError, TypeError):
+                break   # a torn last line from a crash mid-write
+        atomic_write(path, lambda f: f.write("".join(k + "\n" for k in keep)), "w")
+
+    # ---- checkpoints ------------------------------------------------------------------------------
+    def save_checkpoint(self, kind: str, obj: dict) -> None:
+        import torch
+        atomic_write(self.file(kind), lambda f: torch.save(obj, f))
+
+    def load_checkpoint(self, kind: str, device="cpu") -> dict:
+        return load_checkpoint(self.file(kind), device)
+
+    def measured(self, cfg: TrainConfig) -> str:
+        """The checkpoint the run reports and is measured on: ``"last"`` for ``checkpoint="last"`` (when it
+        trained an epoch; else the initial weights in ``best.pt``), otherwise ``"best"``."""
+        return "last" if cfg.checkpoint == "last" and self.exists("last") else "best"
+
+    def load_trained(self, device="cpu", data=None):
+        """``(model, cfg, data)`` of a finished run, with the weights of its checkpoint rule (:meth:`measured`).
+        ``data``: the run's dataset if already loaded (else :func:`load_data`)."""
+        if not self.exists("config") or not self.exists("best"):
+            raise TrainError(f"{self.path}: not a finished freqsens run (needs config.json and best.pt)")
+        cfg = self.config()
+        data = data if data is not None else load_data(cfg)
+        model = make_model(cfg, data.shape, len(data.classes))
+        model.load_state_dict(self.load_checkpoint(self.measured(cfg), device)["model"])
+        return model.to(device).eval(), cfg, data
+
+    # ---- maps -------------------------------------------------------------------------------------
+    def save_map(self, m, summary: dict, loss_grad: bool = False) -> None:
+        """A measure's map (``mean, se, n``) and its summary, next to the checkpoints."""
+        stem = "sensitivity_loss" if loss_grad else "sensitivity"
+        atomic_save_npz(self.path / f"{stem}.npz", mean=m.mean, se=m.se, n=m.n)
+        atomic_write_json(self.path / f"{stem}.json", summary)
+
+    def map(self) -> np.ndarray:
+        """The saved sensitivity map's mean ``(C, H, W)``."""
+        with np.load(self.file("map"), allow_pickle=False) as z:
+            return z["mean"]
+
+    def map_summary(self) -> dict:
+        return json.loads(self.file("summary").read_text())
+
+
+def measure_run(run_dir, split: str = "val", max_images: int | None = 5000, batch_size: int = 256,
+                loss_grad: bool = False, device: str = "cpu", data=None) -> dict:
+    """The frequency-sensitivity map of a finished run (appendix C.2) on its checkpoint, saved into the run
+    folder (``sensitivity.npz``, ``.json``, ``.png``); returns the summary (moments, radial curve).
+    ``data``: the run's dataset if the caller already has it (else it is loaded)."""
+    import torch
+
+    from nets.measures import frequency_sensitivity, summarise
+    from nets.plots import plot_map
+    run = Run(run_dir)
+    model, cfg, data = run.load_trained(device, data)
+    x = torch.from_numpy(np.ascontiguousarray(data.normalised(split)[:max_images])).to(device)
+    y = torch.from_numpy(data.split(split)[1][:max_images].astype(np.int64)).to(device)
+    t0 = time.time()
+    S = frequency_sensitivity(model, x, y, batch_size=batch_size, loss_grad=loss_grad, progress=True)
+    summary = {**summarise(S.mean, S.n), "split": split, "loss_grad": loss_grad, "seconds": round(time.time() - t0, 3),
+               "images_per_s": round(S.n / (time.time() - t0), 2)}
+    run.save_map(S, summary, loss_grad)
+    if not loss_grad:
+        what = f"{cfg.model}" + (f" depth {cfg.depth}" if cfg.depth else "") + f", weight decay {cfg.weight_decay:g}"
+        trained = run.result().get("measured_epoch", 0) if run.exists("result") else 0
+        plot_map(S.mean, run.file("figure"), f"{what}{' (untrained)' if cfg.max_epochs == 0 or trained < 0 else ''}",
+                 se=S.se, units="per unit of normalised input")
+    return summary
