@@ -96,11 +96,14 @@ def figure(result: dict, path) -> None:
         if chance:
             a2.plot([i - 0.3, i + 0.3], [np.mean(chance)] * 2, ":", color="grey")
             a2.plot([i - 0.3, i + 0.3], [2 * np.mean(chance)] * 2, "--", color="grey")
+        floor = [r["floor"] for r in rows if r["data"] == v and r.get("floor") is not None]
+        if floor:
+            a2.plot([i - 0.3, i + 0.3], [floor[0]] * 2, "-.", color="C3")
     for ax in (a1, a2):
         ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right", fontsize=8)
     a1.axhline(0, color="grey", lw=0.5)
     a1.set(ylabel="Spearman(S, tau)", title="seeds (open: excluded), mean and 95% CI (square), untrained (x)")
-    a2.set(ylabel="test accuracy", ylim=(0, 1), title="accuracy; dotted: chance, dashed: gate (2 x chance)")
+    a2.set(ylabel="test accuracy", ylim=(0, 1), title="accuracy; dotted: chance, dashed: 2 x chance, dash-dot: floor")
     save(fig, path)
 
 
