@@ -128,9 +128,12 @@ class Run:
         """The whole ``config.json`` (config, provenance, normalisation, ...)."""
         path = self.file("config")
         try:
-            return json.loads(path.read_text())
+            saved = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise TrainError(f"{path}: unreadable run config ({type(exc).__name__}: {exc})") from None
+        if not isinstance(saved, dict):
+            raise TrainError(f"{path}: unreadable run config (expected a JSON object, got {type(saved).__name__})")
+        return saved
 
     def config(self) -> TrainConfig:
         """The :class:`TrainConfig` saved in ``config.json``."""
