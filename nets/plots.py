@@ -60,7 +60,7 @@ def plot_map(S: np.ndarray, path, title: str, se: np.ndarray | None = None, unit
         _, gs = radial_curve(np.asarray(se, float))
         lo = np.maximum(g - 2 * gs, g[keep].min() * 1e-3)
         b.fill_between(r[keep], lo[keep], (g + 2 * gs)[keep], alpha=0.3, color="C0", label="+- 2 standard errors")
-    b.set(xscale="log", yscale="log", xlabel="r = |k| (log)", ylabel=f"radial average (log){' ' + units if units else ''}",
+    b.set(xscale="log", yscale="log", xlabel="r = |k| (log)", ylabel=f"radial average of the {label} (log)",
           title="radial curve (r > 0, log-log)")
     b.legend(fontsize=8)
     for ax in (a, b):

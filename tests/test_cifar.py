@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from nets.experiments.trends import architecture_control, learning_gate, slope_difference, trend_table
+from nets.experiments.trends import learning_gate, slope_difference, trend_table
 from nets.measures import released_moment, released_radial_curve
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -102,8 +102,10 @@ def figure(result: dict, path) -> None:
     for ax in (a1, a2):
         ax.set_xticks(range(len(variants)), variants, rotation=30, ha="right", fontsize=8)
     a1.axhline(0, color="grey", lw=0.5)
-    a1.set(ylabel="Spearman(S, tau)", title="seeds (open: excluded), mean and 95% CI (square), untrained (x)")
-    a2.set(ylabel="test accuracy", ylim=(0, 1), title="accuracy; dotted: chance, dashed: 2 x chance, dash-dot: floor")
+    a1.set(ylabel="Spearman(S, tau)")
+    a1.set_title("seeds (open: excluded), mean and 95% CI (square),\nuntrained twin (x)", fontsize=9)
+    a2.set(ylabel="test accuracy", ylim=(0, 1))
+    a2.set_title("accuracy; dotted: chance, dashed: 2 x chance,\ndash-dot: the family's floor", fontsize=9)
     save(fig, path)
 
 

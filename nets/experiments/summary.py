@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from infra.tables import fmt, markdown_table
 
 
@@ -61,7 +59,3 @@ def trend_verdicts(result: dict, key: str, claim: str, group_key: str, var_label
                            f"bootstrap {ci(t['slope_ci'])}, t {ci(t['slope_t_ci'])}",
                            f"{len(used)} / {len(rows) - len(used)}", accuracy_range(used), figure.format(group=group)))
     return out
-
-
-def mean_or_nan(v) -> float:
-    return float(np.mean(v)) if len(v) else float("nan")
