@@ -5,7 +5,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from infra.cli import ArgumentParser, finite_float, int_at_least, require_writable_folder
+from infra.cli import ArgumentParser, add_overwrite, capped, finite_float, int_at_least, require_output_file
 from benchmarks import harness
 
 
@@ -36,7 +36,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int_at_least(1), default=1, help="torch/BLAS threads (default 1: stable timings)")
     ap.add_argument("--small", action="store_true", help="CI-sized instances (checks the entries, not a speed claim)")
     ap.add_argument("--out", default=None, help="JSON output path (default benchmarks/results/<UTC time>.json)")
+    add_overwrite(ap)
     args = ap.parse_args(argv)
+    args.threads = capped(ap.prog, "--threads", args.threads)
     if args.list:
         for name, desc in harness.DESCRIPTIONS.items():
             print(f"{name}: {desc}")
@@ -44,8 +46,8 @@ def main(argv=None) -> int:
     unknown = [n for n in args.names if n not in harness.REGISTRY]
     if unknown:
         ap.error(f"NAME: unknown benchmark(s) {unknown}; choose from {list(harness.REGISTRY)}")
-    if args.out:
-        require_writable_folder(ap, "--out", Path(args.out).parent)
+    if args.out is not None:
+        require_output_file(ap, "--out", args.out, args.overwrite)
     try:
         from nets.runtime import configure
         configure(args.threads)       # torch threads + allocator (FREQSENS_MALLOC=default to compare without)
@@ -76,4 +78,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m benchmarks"))

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.cli import ArgumentParser, finite_float
+from infra.cli import ArgumentParser, add_overwrite, finite_float, int_at_least, require_output_folder
 from infra.io import atomic_write_json, atomic_write_text, provenance
 
 BF16_RTOL = 3 * 2.0 ** -8
@@ -203,18 +203,20 @@ def markdown(result: dict) -> str:
 def main(argv=None) -> int:
     ap = ArgumentParser(prog="python -m benchmarks.gpu_check", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True, help="output folder (gpu_check.json, gpu_check.md, depth runs)")
-    ap.add_argument("--budget", type=finite_float(10, strict=False), default=420.0,
-                    help="total seconds this script may take (default 420)")
+    ap.add_argument("--budget", type=finite_float(60, strict=False), default=420.0,
+                    help="total seconds this script may take, >= 60 (default 420)")
     ap.add_argument("--dry", action="store_true", help="tiny sizes: a CPU smoke run of every step (< 1 minute)")
     ap.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
-    ap.add_argument("--width", type=int, default=64, help="ConvActually width for the depth experiment (paper: 64)")
+    ap.add_argument("--width", type=int_at_least(1), default=64, help="ConvActually width for the depth experiment (paper: 64)")
+    add_overwrite(ap)
     args = ap.parse_args(argv)
+    require_output_folder(ap, "--out", args.out, "benchmarks.gpu_check", args.overwrite)
     from infra.io import FolderLock, LockError
     from nets.runtime import configure
     from nets.runtime import resolve_device
     try:
         device = resolve_device(args.device)
-        lock = FolderLock(args.out).acquire()
+        lock = FolderLock(args.out, tool="benchmarks.gpu_check", overwrite=args.overwrite).acquire()
     except (ValueError, LockError) as exc:
         ap.error(str(exc))
     import torch
@@ -251,8 +253,12 @@ def main(argv=None) -> int:
     failed = [n for n, _ in steps if isinstance(result.get(n), dict) and "error" in result[n]]
     print(f"[gpu_check] done in {args.budget - budget.left():.0f} s; written {out / 'gpu_check.md'}"
           + (f"; FAILED steps: {failed}" if failed else ""))
+    if len(result["skipped"]) == len(steps):
+        print("[gpu_check] every step was skipped for time: give a larger --budget", file=sys.stderr)
+        return 1
     return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m benchmarks.gpu_check"))

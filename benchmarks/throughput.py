@@ -11,7 +11,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from infra.cli import ArgumentParser, int_at_least, require_writable_folder
+from infra.cli import ArgumentParser, add_overwrite, capped, int_at_least, require_output_file
 
 def default_models() -> list[str]:
     """Every registered model (``nets.models``) at its default size, and depth 2 of those with a depth."""
@@ -68,7 +68,9 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int_at_least(1), default=1)
     ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     ap.add_argument("--out", default=None, help="JSON path (default benchmarks/results/throughput-<UTC>.json)")
+    add_overwrite(ap)
     args = ap.parse_args(argv)
+    args.threads = capped(ap.prog, "--threads", args.threads)
     for m in args.models:
         try:
             parse_model(m)
@@ -80,10 +82,10 @@ def main(argv=None) -> int:
         resolve_device(args.device)
     except ValueError as exc:
         ap.error(str(exc))
-    if args.out:
-        require_writable_folder(ap, "--out", Path(args.out).parent)
+    if args.out is not None:
+        require_output_file(ap, "--out", args.out, args.overwrite)
     from benchmarks.harness import machine
-    from infra.io import atomic_write_json
+    from infra.io import atomic_write_json, provenance
     configure(args.threads)
     device = str(resolve_device(args.device))
     out = Path(args.out) if args.out else Path("benchmarks/results") / (
@@ -92,10 +94,12 @@ def main(argv=None) -> int:
     for name in args.models or default_models():
         rates[name] = images_per_second(name, args.batch, args.steps, device)
         print(f"{name:18s} {rates[name]:9.1f} img/s", flush=True)
-        atomic_write_json(out, {"config": vars(args), "device": device, "machine": machine(), "images_per_s": rates})
+        atomic_write_json(out, {"config": vars(args), "device": device, "machine": machine(), "images_per_s": rates,
+                                "provenance": provenance()})
     print(f"written: {out}")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m benchmarks.throughput"))

@@ -57,3 +57,86 @@ def require_writable_folder(ap: argparse.ArgumentParser, flag: str, folder) -> N
         check_writable_folder(folder)
     except LockError as exc:
         ap.error(f"{flag}: {exc}")
+
+
+SEED_MAX = 2**32 - 1    # numpy's legacy RandomState and every torch generator accept [0, 2**32)
+
+
+def seed_type(text: str) -> int:
+    """An argparse ``type`` for seeds: integers in ``[0, 2**32 - 1]``, the range every generator accepts."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, {SEED_MAX}], got {text!r}") from None
+    if not 0 <= v <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, {SEED_MAX}], got {v}")
+    return v
+
+
+def add_overwrite(ap: argparse.ArgumentParser) -> None:
+    """The ``--overwrite`` flag every writing CLI shares (``infra.io.check_output_folder``)."""
+    ap.add_argument("--overwrite", action="store_true", help="write into an output folder (or file) that holds "
+                    "files freqsens did not write; only the files this tool writes are replaced")
+
+
+def require_output_folder(ap: argparse.ArgumentParser, flag: str, folder, tool: str, overwrite: bool = False,
+                          accept: tuple = ()) -> None:
+    """``ap.error`` (one line naming ``flag``, exit 2) unless ``tool`` may write ``folder``
+    (``infra.io.check_output_folder``): a folder of the user's is refused before any work."""
+    from infra.io import LockError, check_output_folder
+    try:
+        check_output_folder(folder, tool, overwrite, accept)
+    except LockError as exc:
+        ap.error(f"{flag}: {exc}")
+
+
+def require_output_file(ap: argparse.ArgumentParser, flag: str, path, overwrite: bool = False) -> None:
+    """``ap.error`` (one line naming ``flag``, exit 2) unless ``path`` may receive a JSON result
+    (``infra.io.check_output_file``: no devices, FIFOs, folders, or files freqsens did not write)."""
+    from infra.io import LockError, check_output_file
+    try:
+        check_output_file(path, overwrite)
+    except LockError as exc:
+        ap.error(f"{flag}: {exc}")
+
+
+def capped(ap_prog: str, flag: str, value: int) -> int:
+    """``value`` capped at the machine's CPU count (with one note on stderr): more threads or workers than
+    cores only slow every one of them down (and huge counts exhaust memory or the thread limit)."""
+    import os
+    import sys
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if value > cores:
+        print(f"{ap_prog}: note: {flag} {value} capped at {cores}, the CPU cores this process may use",
+              file=sys.stderr)
+        return cores
+    return value
+
+
+class Terminated(Exception):
+    """SIGTERM, raised in the main thread so that ``finally`` blocks release locks and remove temp files."""
+
+
+def entry(main, prog: str) -> int:
+    """Run a CLI's ``main()`` the way ``python -m`` does, with the signal contract every CLI shares:
+    SIGINT (Ctrl-C) -> one line and exit 130, SIGTERM -> one line and exit 143 (the shells' 128 + signal);
+    the work done so far is kept (every writer is atomic and resumable). Returns the exit status."""
+    import signal
+    import sys
+
+    def on_term(signum, frame):
+        raise Terminated()
+    try:
+        signal.signal(signal.SIGTERM, on_term)
+    except ValueError:      # not the main thread (embedded use): keep the default
+        pass
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted (SIGINT); finished work is saved, re-run the same command to continue",
+              file=sys.stderr)
+        return 130
+    except Terminated:
+        print(f"{prog}: terminated (SIGTERM); finished work is saved, re-run the same command to continue",
+              file=sys.stderr)
+        return 143

@@ -24,9 +24,33 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: str | os.PathLike, write, mode: str = "wb") -> Path:
-    """Write ``path`` atomically: ``write(f)`` fills a temp file in the same folder, then it is renamed."""
+def regular_target(path: str | os.PathLike) -> Path:
+    """``path`` with symlinks followed (a link given as an output is written through, not replaced), after
+    checking that it is missing or a regular file: a rename over a device, a FIFO or a folder would replace
+    it (``/dev/full`` as root), so those raise :class:`OutputError` naming the path and what it is."""
     path = Path(path)
+    if path.is_symlink():
+        try:
+            path = Path(os.path.realpath(path, strict=False))
+        except OSError as exc:      # a symlink loop
+            raise OutputError(f"{path}: cannot follow the link ({exc.strerror or exc})") from None
+    if os.path.lexists(path):
+        import stat
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        if not stat.S_ISREG(mode):
+            kind = "a folder" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) \
+                else "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+            raise OutputError(f"{path} is {kind}, expected a regular file (or a new path) to write")
+    return path
+
+
+def atomic_write(path: str | os.PathLike, write, mode: str = "wb") -> Path:
+    """Write ``path`` atomically: ``write(f)`` fills a temp file in the same folder, then it is renamed.
+    Only regular files are replaced (:func:`regular_target`)."""
+    path = regular_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -108,6 +132,112 @@ class LockError(RuntimeError):
     cannot be created or written."""
 
 
+class OutputError(LockError):
+    """An output path freqsens must not write: a folder holding files freqsens did not write, a root-like
+    path, a device or FIFO. The message names the path and what to do instead."""
+
+
+MARKER = ".freqsens.json"       # {"tool": ...}: "this folder was written by freqsens"
+LOCK = ".freqsens.lock"
+
+
+def _root_like(folder: Path) -> bool:
+    """The filesystem root, the home folder and the system folders: never an output folder, even with
+    ``--overwrite``."""
+    try:
+        r = folder.resolve()
+    except (OSError, RuntimeError):
+        return False
+    home = Path.home().resolve() if "HOME" in os.environ else None
+    system = {Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin",
+                                "/sys", "/usr", "/var", "/tmp", "/home", "/root")}
+    return r == Path(r.anchor) or r == home or r in system
+
+
+def written_by(folder: str | os.PathLike) -> str | None:
+    """The tool named in ``folder``'s marker; ``"freqsens"`` for a folder with only a lock file (written by
+    an earlier freqsens); None when freqsens did not write it."""
+    folder = Path(folder)
+    try:
+        d = json.loads((folder / MARKER).read_text())
+        if isinstance(d, dict) and isinstance(d.get("tool"), str):
+            return d["tool"]
+    except (OSError, ValueError):
+        pass
+    return "freqsens" if (folder / LOCK).is_file() else None
+
+
+def check_output_folder(folder: str | os.PathLike, tool: str, overwrite: bool = False,
+                        accept: tuple = ()) -> Path:
+    """Raise :class:`OutputError` (one line naming the path) unless ``folder`` may be written by ``tool``:
+    missing, empty, or written by ``tool`` (or one of ``accept``, or an earlier freqsens); a folder holding
+    anything else only with ``overwrite`` (then only the files ``tool`` writes are replaced). Empty and
+    root-like paths are always refused. Reads only: called before any side effect."""
+    if str(folder).strip() == "":
+        raise OutputError("expected a folder path, got an empty string")
+    folder = Path(folder)
+    if _root_like(folder):
+        raise OutputError(f"{folder} is a system or home folder; give a folder of its own (e.g. results/run1)")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"{folder} is a file, expected a folder")
+    check_writable_folder(folder)
+    if not folder.is_dir():
+        return folder
+    try:
+        names = [p.name for p in folder.iterdir() if p.name != LOCK]
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot be listed ({exc.strerror or exc})") from None
+    if not names or overwrite:
+        return folder
+    owner = written_by(folder)
+    if owner in (tool, "freqsens", *accept):
+        return folder
+    shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
+    what = f"was written by {owner}" if owner else f"holds files freqsens did not write ({shown})"
+    raise OutputError(f"{folder} {what}; nothing was changed: use a new or empty folder, or pass --overwrite to "
+                      f"let {tool} replace its own files there")
+
+
+def check_output_file(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Raise :class:`OutputError` unless ``path`` may receive a JSON result: new, or a regular file that is
+    empty or a JSON object freqsens wrote (it has a ``"provenance"`` entry); any other file only with
+    ``overwrite``. Devices, FIFOs and folders are always refused (:func:`regular_target`). Reads only."""
+    if str(path).strip() == "":
+        raise OutputError("expected a file path, got an empty string")
+    target = regular_target(path)
+    check_writable_folder(target.parent)
+    if overwrite or not target.exists():
+        return target
+    try:
+        with open(target, "rb") as f:
+            head = f.read(1 << 20)
+        ours = head == b"" or "provenance" in json.loads(head.decode())
+    except (OSError, ValueError, TypeError):
+        ours = False
+    if not ours:
+        raise OutputError(f"{path} exists and was not written by freqsens; nothing was changed: choose a new path, "
+                          "or pass --overwrite to replace it")
+    return target
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[str]:
+    """Delete the temp files (``.NAME.*.tmp``) that a killed :func:`atomic_write` left in ``folder``: called
+    with the folder lock held, so no live writer owns them. Returns the names removed."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for p in entries:
+        if p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file() and not p.is_symlink():
+            try:
+                p.unlink()
+                removed.append(p.name)
+            except OSError:
+                pass
+    return removed
+
+
 def check_writable_folder(folder: str | os.PathLike) -> Path:
     """Raise :class:`LockError` (naming the path) unless ``folder`` is a folder or could be created as one:
     checked before any work, so a bad output path fails in a second, not after the computation."""
@@ -127,18 +257,23 @@ class FolderLock:
 
     The kernel releases it when the holder dies (even on SIGKILL), so a killed run never leaves a stale lock.
     A second writer gets :class:`LockError` naming the folder and the holder's pid and command line.
-    Use as a context manager; the folder is created if needed (nothing else is written).
+    With ``tool``, the folder must first pass :func:`check_output_folder` (so a folder of the user's is
+    refused before anything is written), then gets the marker ``.freqsens.json`` naming ``tool``, and the
+    temp files of a killed writer are removed. Use as a context manager; the folder is created if needed.
     """
 
-    def __init__(self, folder: str | os.PathLike, what: str = ""):
-        self.folder, self.what, self.fd = Path(folder), what, None
+    def __init__(self, folder: str | os.PathLike, tool: str | None = None, overwrite: bool = False,
+                 accept: tuple = ()):
+        self.folder, self.tool, self.overwrite, self.accept, self.fd = Path(folder), tool, overwrite, accept, None
 
     def acquire(self) -> "FolderLock":
         import fcntl
+        if self.tool:
+            check_output_folder(self.folder, self.tool, self.overwrite, self.accept)
         check_writable_folder(self.folder)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.folder / ".freqsens.lock", os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
         except OSError as exc:
             raise LockError(f"{self.folder}: cannot write there ({exc.strerror or exc})") from None
         try:
@@ -151,6 +286,14 @@ class FolderLock:
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()}: {' '.join(sys.argv)[:300]}".encode())
         self.fd = fd
+        if self.tool:
+            try:
+                if written_by(self.folder) in (None, "freqsens"):
+                    atomic_write_json(self.folder / MARKER, {"tool": self.tool})
+                remove_stale_temporaries(self.folder)
+            except OSError as exc:
+                self.release()
+                raise LockError(f"{self.folder}: cannot write there ({exc.strerror or exc})") from None
         return self
 
     def release(self) -> None:

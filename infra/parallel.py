@@ -31,6 +31,34 @@ def _die_with_parent(parent: int) -> None:
         pass
 
 
+def check_scheduler(scheduler: str | None, timeout: float = 5.0) -> None:
+    """Raise ConnectionError (one line naming ``--scheduler``) unless ``scheduler`` is None, ``"local"`` with
+    Dask installed, or a ``[tcp://]host:port`` that accepts a TCP connection: checked before any output is
+    written, so a typo in the address costs seconds and leaves nothing behind."""
+    if not scheduler:
+        return
+    import importlib.util
+    if importlib.util.find_spec("distributed") is None:
+        raise ConnectionError(f"--scheduler {scheduler}: needs Dask, which is an optional extra: "
+                              "pip install 'freqsens[dask]'")
+    if scheduler == "local":
+        return
+    import socket
+    from urllib.parse import urlsplit
+    parts = urlsplit(scheduler if "://" in scheduler else f"tcp://{scheduler}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if parts.scheme not in ("tcp", "tls") or not host or not port:
+        raise ConnectionError(f"--scheduler: expected 'local' or tcp://HOST:PORT, got {scheduler!r}")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise ConnectionError(f"--scheduler {scheduler}: cannot connect ({exc.strerror or exc})") from None
+
+
 class Executor:
     """``Executor(workers, scheduler)``: ``map(fn, *iterables)`` in order; ``size`` = useful wave width.
 

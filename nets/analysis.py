@@ -10,6 +10,7 @@ behind ``python -m nets.analyze`` (``nets.cli.analyze``).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.io import atomic_save_figure, atomic_save_npz, atomic_write_json, atomic_write_text, config_key, crash_point, provenance
+from infra.io import atomic_save_npz, atomic_write_json, atomic_write_text, config_key, crash_point, provenance
 
 
 @dataclass
@@ -43,6 +44,8 @@ class AnalysisConfig:
     seed: int = 0
     device: str = "cpu"
     threads: int = 1
+    twin: bool = True            # measure the untrained twin (same factory, fresh init) next to the model
+    twin_images: int = 256       # images for the twin's map (stratified by class)
 
 
 @dataclass
@@ -55,88 +58,218 @@ class Inputs:
     classes: list
     normalise: tuple | None
     K: int
+    twin: object = None                           # the untrained twin, or None
+    notes: list = field(default_factory=list)     # warnings found while loading (printed and in the report)
 
 
 class AnalyzeError(ValueError):
     """Bad input to the analysis; the message names the argument."""
 
 
-def load_model(spec: str, weights: str | None = None):
-    """``MODULE:FACTORY`` -> the module ``FACTORY()`` returns, with ``weights`` loaded (weights_only=True)."""
+def _user_call(what: str, fn, verbose: bool = False):
+    """``fn()`` where ``fn`` runs the user's code (their module, factory or forward): any failure, including
+    ``SystemExit`` from a stray ``sys.exit()``, becomes one AnalyzeError naming ``what`` and the cause; the
+    user's own traceback is printed first only when ``verbose``."""
+    try:
+        return fn()
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - user code: SystemExit, SyntaxError, anything
+        if verbose:
+            import traceback
+            traceback.print_exc()
+        cause = f"SystemExit({exc.code!r}) (the code called sys.exit)" if isinstance(exc, SystemExit) else \
+            f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
+        raise AnalyzeError(f"{what} failed ({cause})" + ("" if verbose else "; --verbose shows its traceback")) from None
+
+
+def _state_dict(state, weights: str) -> dict:
+    """The tensors of a weights file: a state dict, or one under ``"model"`` / ``"state_dict"`` (freqsens,
+    Lightning and most training scripts), with DataParallel's ``module.`` prefix removed."""
+    import torch
+    for key in ("model", "state_dict", "model_state_dict"):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+            break
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise AnalyzeError(f"--weights: {weights} holds no state dict (a dict of tensors, or one under 'model' or "
+                           "'state_dict'); save it with torch.save(model.state_dict(), PATH)")
+    if all(k.startswith("module.") for k in state):
+        state = {k[len("module."):]: v for k, v in state.items()}
+    return state
+
+
+def load_model(spec: str, weights: str | None = None, verbose: bool = False):
+    """``MODULE:FACTORY`` -> the module ``FACTORY()`` returns, with ``weights`` loaded (weights_only=True).
+
+    The user's module and factory are untrusted code with a contract: import and build happen here, before
+    any output is written, and any failure is one AnalyzeError naming the module, the factory and the cause."""
     import torch
     mod_name, _, fn_name = spec.partition(":")
     if not mod_name or not fn_name:
         raise AnalyzeError(f"--model: expected MODULE:FACTORY (e.g. mypkg.models:resnet18), got {spec!r}")
+    if mod_name.startswith("."):
+        raise AnalyzeError(f"--model: {mod_name!r} is a relative module name; give the absolute one (pkg.module)")
     try:
-        factory = getattr(importlib.import_module(mod_name), fn_name)
-    except ImportError as exc:
-        raise AnalyzeError(f"--model: cannot import {mod_name!r} ({exc})") from None
-    except AttributeError:
-        raise AnalyzeError(f"--model: module {mod_name!r} has no {fn_name!r}") from None
-    try:
-        model = factory()
-    except Exception as exc:  # noqa: BLE001 - the user's factory: any failure is reported in one line
-        raise AnalyzeError(f"--model: {spec}() failed ({type(exc).__name__}: {exc})") from None
+        module = _user_call(f"--model: importing {mod_name!r}", lambda: importlib.import_module(mod_name), verbose)
+    except AnalyzeError as exc:
+        if "ModuleNotFoundError" in str(exc) and importlib.util.find_spec(mod_name.split(".")[0]) is None:
+            raise AnalyzeError(f"--model: cannot import {mod_name!r} (no such module on the path; run from its "
+                               "folder or set PYTHONPATH)") from None
+        raise
+    factory = getattr(module, fn_name, None)
+    if factory is None:
+        raise AnalyzeError(f"--model: module {mod_name!r} has no {fn_name!r}")
+    if not callable(factory):
+        raise AnalyzeError(f"--model: {spec} is a {type(factory).__name__}, expected a function returning the model")
+    model = _user_call(f"--model: {spec}()", factory, verbose)
     if not isinstance(model, torch.nn.Module):
         raise AnalyzeError(f"--model: {spec}() returned {type(model).__name__}, expected a torch.nn.Module")
     if weights is not None:
         try:
             state = torch.load(weights, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - missing, truncated or crafted files all end here
-            raise AnalyzeError(f"--weights: {weights} is not a readable weights file ({type(exc).__name__})") from None
-        if isinstance(state, dict) and isinstance(state.get("model"), dict):
-            state = state["model"]
-        try:
-            model.load_state_dict(state)
-        except (RuntimeError, TypeError, AttributeError) as exc:
-            raise AnalyzeError(f"--weights: {weights} does not match the model "
-                               f"({str(exc).splitlines()[0][:300]})") from None
+            hint = ("; a whole pickled model cannot be read safely: save model.state_dict() instead"
+                    if "weights_only" in str(exc) or "Unpickl" in type(exc).__name__ else "")
+            raise AnalyzeError(f"--weights: {weights} is not a readable weights file ({type(exc).__name__}){hint}") from None
+        state = _state_dict(state, weights)
+        mine = model.state_dict()
+        missing = [k for k in mine if k not in state]
+        unexpected = [k for k in state if k not in mine]
+        shapes = [k for k in mine if k in state and tuple(mine[k].shape) != tuple(state[k].shape)]
+
+        def few(keys):
+            return ", ".join(keys[:4]) + (f" (+{len(keys) - 4} more)" if len(keys) > 4 else "")
+        if missing or unexpected or shapes:
+            parts = [f"missing {len(missing)}: {few(missing)}" if missing else "",
+                     f"unexpected {len(unexpected)}: {few(unexpected)}" if unexpected else "",
+                     "shape differs: " + few([f"{k} {tuple(state[k].shape)} vs {tuple(mine[k].shape)}" for k in shapes])
+                     if shapes else ""]
+            raise AnalyzeError(f"--weights: {weights} does not match the model's keys ("
+                               + "; ".join(p for p in parts if p) + ")")
+        _user_call(f"--weights: loading {weights}", lambda: model.load_state_dict(state), verbose)
     return model.eval()
 
 
-def load_images(spec: str, size: int | None, split: str, max_images: int | None, data_root=None):
-    """Pixel-unit float32 images ``(N, C, H, W)`` in [0, 1] (uint8 / 255) and labels, from a dataset name."""
+def stratified(y: np.ndarray, n: int | None, seed: int = 0) -> np.ndarray:
+    """Sorted indices of ``n`` of the labels ``y (N,)``, each class in proportion to its size (a seeded
+    shuffle within each class, then the smallest within-class ranks ``(i + 1/2) / n_c``): ``--max-images 100``
+    of a class-ordered folder gets every class, not the first one only. All indices when ``n >= N``."""
+    y = np.asarray(y)
+    if n is None or n >= len(y):
+        return np.arange(len(y))
+    rng = np.random.default_rng(seed)
+    per = [rng.permutation(np.flatnonzero(y == c)) for c in np.unique(y)]
+    ranks = np.concatenate([(np.arange(len(i)) + 0.5) / len(i) for i in per])
+    return np.sort(np.concatenate(per)[np.argsort(ranks, kind="stable")[:n]])
+
+
+def load_images(spec: str, size: int | None, split: str, max_images: int | None, data_root=None, seed: int = 0):
+    """Pixel-unit float32 images ``(N, C, H, W)`` in [0, 1] (uint8 / 255), labels, class names and notes (the
+    warnings a reader needs: an implicit or distant ``--size``), from a dataset name. ``max_images`` are
+    drawn stratified by class with ``seed`` (:func:`stratified`)."""
+    import inspect
+
     from nets.data import DataError, load_dataset
-    if size is not None and spec.split("?")[0].startswith("folder:") and "size=" not in spec:
+    from nets.data.folder import folder
+    is_folder = spec.split("?")[0].startswith("folder:")
+    if size is not None and is_folder and "size=" not in spec:
         spec = f"{spec}{'&' if '?' in spec else '?'}size={size}"
     try:
         data = load_dataset(spec, data_root=data_root)
     except DataError as exc:
         raise AnalyzeError(f"--dataset: {exc}") from None
     splits = ("train", "val", "test") if split == "all" else (split,)
-    x = np.concatenate([data.split(s)[0] for s in splits])[:max_images]
-    y = np.concatenate([data.split(s)[1] for s in splits])[:max_images]
+    x = np.concatenate([data.split(s)[0] for s in splits])
+    y = np.concatenate([data.split(s)[1] for s in splits])
+    keep = stratified(y, max_images, seed)
+    x, y = x[keep], y[keep]
     if len(x) < 2:
         raise AnalyzeError(f"--dataset: expected at least 2 images, got {len(x)}")
+    notes = []
+    med = data.meta.get("source_short_side_median")
+    if is_folder and "size=" not in spec:
+        d = inspect.signature(folder).parameters["size"].default
+        notes.append(f"--size not given: the images were resized and centre-cropped to {d}x{d} (the folder loader's "
+                     f"default; their shorter sides have a median of {med} pixels); give --size for your model's input")
+    elif is_folder and med and not 0.8 <= x.shape[-1] / med <= 1.25:
+        notes.append(f"--size {x.shape[-1]}: the images' shorter sides have a median of {med} pixels (range "
+                     f"{data.meta.get('source_short_side_range')}); they were rescaled by {x.shape[-1] / med:.2f}, "
+                     "which moves every frequency")
     x = x.astype(np.float32) / (255.0 if x.dtype == np.uint8 else 1.0)
-    return x, y, data.classes
+    return x, y, data.classes, notes
 
 
-def check_forward(model, x: np.ndarray, normalise) -> int:
-    """One forward pass of two images: ``K`` (the number of outputs), or AnalyzeError naming what failed."""
+def untrained_twin(spec: str, model, seed: int = 0, verbose: bool = False):
+    """The untrained twin: the same factory called again, without ``--weights``, then every submodule's
+    ``reset_parameters()`` under a fresh seed (so a factory that seeds itself or loads pretrained weights still
+    yields a fresh initialisation): the architecture alone, the baseline that says how much of a map training
+    made. ``(twin, None)``, or ``(None, why)`` when its weights still equal the model's."""
+    import torch
+    twin = load_model(spec, None, verbose)
+    with torch.random.fork_rng():
+        torch.manual_seed(10_007 + seed)
+        for m in twin.modules():
+            if callable(getattr(m, "reset_parameters", None)):
+                _user_call(f"--model: {type(m).__name__}.reset_parameters()", m.reset_parameters, verbose)
+    a, b = model.state_dict(), twin.state_dict()
+    floats = [k for k in a if k in b and a[k].is_floating_point() and a[k].numel() > 1]
+    if floats and all(torch.equal(a[k], b[k]) for k in floats):
+        return None, ("no untrained baseline: the model's layers have no reset_parameters() and the factory returns "
+                      "the same weights on every call, so the map cannot be compared with the architecture's own")
+    return twin.eval(), None
+
+
+def check_forward(model, x: np.ndarray, normalise, batch_size: int = 64, verbose: bool = False) -> int:
+    """The model's contract, checked before anything is written: two images through the model with
+    gradients (the measures differentiate it), then one full batch (a model that fails only at some batch
+    sizes). The logits must be a real floating-point ``(N, K)`` tensor with ``K >= 1``, finite, and connected
+    to the input's graph. Returns ``K``; AnalyzeError names what failed."""
     import torch
     from nets.measures import prepare
     m, _ = prepare(model, normalise, "cpu")
-    try:
-        with torch.no_grad():
-            out = m(torch.from_numpy(x[:2]))
-    except Exception as exc:  # noqa: BLE001 - a model that cannot take these images: one line
-        raise AnalyzeError(f"--model: fails on images of shape {tuple(x.shape[1:])} ({type(exc).__name__}: "
-                           f"{str(exc).splitlines()[0][:200]})") from None
+    shape = tuple(x.shape[1:])
+    xi = torch.from_numpy(x[:2].copy()).requires_grad_(True)
+    out = _user_call(f"--model: the forward pass on images of shape {shape}", lambda: m(xi), verbose)
     if not isinstance(out, torch.Tensor) or out.ndim != 2 or out.shape[0] != 2:
-        raise AnalyzeError(f"--model: expected (N, K) logits, got "
+        raise AnalyzeError(f"--model: expected (N, K) logits for N = 2 images of shape {shape}, got "
                            f"{tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__}")
+    if out.is_complex() or not out.is_floating_point():
+        raise AnalyzeError(f"--model: expected real floating-point logits, got {out.dtype}")
+    if out.shape[1] < 1:
+        raise AnalyzeError("--model: the model has 0 outputs (expected K >= 1 logits)")
+    if not bool(torch.isfinite(out).all()):
+        raise AnalyzeError(f"--model: non-finite logits (NaN or inf) on the first images of shape {shape}; "
+                           "every map would be meaningless")
+    if not out.requires_grad:
+        raise AnalyzeError("--model: the logits are detached from the input (no gradient flows back: .detach(), "
+                           "numpy or torch.no_grad inside forward); the measures need d logits / d image")
+    grad = _user_call("--model: the backward pass", lambda: torch.autograd.grad(out.sum(), xi, allow_unused=True)[0],
+                      verbose)
+    if grad is None:
+        raise AnalyzeError("--model: the logits do not depend on the input image")
+    nb = min(len(x), batch_size)
+    if nb > 2:
+        with torch.no_grad():
+            full = _user_call(f"--model: the forward pass on a batch of {nb} images", lambda: m(torch.from_numpy(x[:nb])),
+                              verbose)
+        if not isinstance(full, torch.Tensor) or tuple(full.shape) != (nb, out.shape[1]):
+            raise AnalyzeError(f"--model: a batch of {nb} images gave "
+                               f"{tuple(full.shape) if isinstance(full, torch.Tensor) else type(full).__name__}, "
+                               f"expected ({nb}, {out.shape[1]})")
+        if not bool(torch.isfinite(full).all()):
+            raise AnalyzeError(f"--model: non-finite logits (NaN or inf) on a batch of {nb} images")
     return int(out.shape[1])
 
 
 def gradient_map(model, x, normalise, probes: int, batch_size: int, out: Path, key: str, seed: int = 0,
-                 chunk: int = 256, device=None):
+                 chunk: int = 256, device=None, name: str = "gradient"):
     """The gradient measure over ``x`` in chunks, resumable: the running mean and centred sum of squares
     are saved after every chunk (``.partial-gradient.npz``, keyed by the analysis config)."""
     from nets.measures import frequency_sensitivity, probe_sensitivity
     from nets.measures.base import Map
     from theory.streaming import chan_update
-    part = out / ".partial-gradient.npz"
+    part = out / f".partial-{name}.npz"
     n, mean, m2, start = 0, None, None, 0
     if part.exists():
         try:
@@ -149,7 +282,7 @@ def gradient_map(model, x, normalise, probes: int, batch_size: int, out: Path, k
     if start:
         print(f"[analyze] resuming the gradient pass at image {start}/{len(x)}", file=sys.stderr)
     from tqdm import tqdm
-    for s in tqdm(chunks, desc="gradient", unit="chunk", file=sys.stderr, disable=not sys.stderr.isatty()):
+    for s in tqdm(chunks, desc=name, unit="chunk", file=sys.stderr, disable=not sys.stderr.isatty()):
         xb = x[s:s + chunk]
         if probes > 0:
             mp = probe_sensitivity(model, xb, probes=probes, batch_size=batch_size, seed=seed + s, normalise=normalise,
@@ -165,19 +298,60 @@ def gradient_map(model, x, normalise, probes: int, batch_size: int, out: Path, k
     return Map(mean, se, n, {"measure": "gradient", "probes": probes, "units": "per pixel-intensity unit"})
 
 
-def analyze(cfg: AnalysisConfig, inputs: Inputs) -> dict:
-    """Everything after validation: measures, tau, similarity, figures and report into ``cfg.out``; returns
-    what ``analysis.json`` holds."""
+def clean_accuracy(model, x: np.ndarray, y: np.ndarray, normalise, device, n: int = 1000, seed: int = 0) -> dict:
+    """Accuracy of ``model`` on up to ``n`` of the images (stratified) against the data's labels, and chance
+    (the most frequent label's share): a model near chance does not classify these images (or the folder's
+    class order is not the model's), and its maps say little about what it learned."""
     import torch
-    from nets.measures import compare_sensitivity, fourier_heat_map, moment, radial_curve
-    from nets.plots import fft_extent, plot_map
+    from nets.measures import prepare
+    idx = stratified(y, n, seed)
+    m, dev = prepare(model, normalise, device)
+    right = 0
+    with torch.no_grad():
+        for s in range(0, len(idx), 256):
+            b = idx[s:s + 256]
+            right += int((m(torch.from_numpy(x[b]).to(dev)).argmax(1).cpu().numpy() == y[b]).sum())
+    chance = float(np.bincount(y[idx]).max() / len(idx))
+    return {"accuracy": right / len(idx), "chance": chance, "n_images": int(len(idx))}
+
+
+def _gradient_summary(S, tau, lam: float) -> dict:
+    from nets.measures import compare_sensitivity, moment, radial_curve
+    r, g = radial_curve(S.mean)
+    _, gse = radial_curve(S.se)
+    return {"n_images": S.n, "moment1": moment(r, g, 1), "moment2": moment(r, g, 2), "radial_r": r.tolist(),
+            "radial": g.tolist(), "radial_se": gse.tolist(), "similarity": compare_sensitivity(S.mean, tau, lam)}
+
+
+def _finite(S, what: str) -> None:
+    if not (np.isfinite(S.mean).all() and np.isfinite(S.se).all()):
+        raise AnalyzeError(f"--model: the {what} has non-finite entries (the model's gradients overflow or are NaN "
+                           "on some images); no map was written")
+
+
+def analyze(cfg: AnalysisConfig, inputs: Inputs) -> dict:
+    """Everything after validation: measures (of the model and of its untrained twin), tau, similarity,
+    clean accuracy, warnings, figures and report into ``cfg.out``; returns what ``analysis.json`` holds."""
+    import torch
+    from nets.measures import fourier_heat_map, moment, radial_curve
+    from nets.plots import plot_map, plot_radial
     from theory.spectra import fourier_stats
     out = Path(cfg.out)
     t0 = time.time()
     model, x, y, normalise, K = inputs.model, inputs.x, inputs.y, inputs.normalise, inputs.K
-    res = {"config": asdict(cfg), "images": int(len(x)),
-           "shape": list(x.shape[1:]), "classes_of_model": K, "provenance": provenance()}
+    res = {"config": asdict(cfg), "images": int(len(x)), "shape": list(x.shape[1:]), "classes_of_model": K,
+           "provenance": provenance(), "warnings": list(inputs.notes)}
     key = config_key({**res["config"], "n": len(x)})
+    labels_fit = int(y.max()) < K
+    if labels_fit:
+        acc = res["accuracy"] = clean_accuracy(model, x, y, normalise, cfg.device, seed=cfg.seed)
+        if acc["accuracy"] <= acc["chance"] + 0.05:
+            res["warnings"].append(
+                f"the model's accuracy on these images is {acc['accuracy']:.3f} against chance {acc['chance']:.3f}: it "
+                "does not classify them (or the dataset's class order is not the model's), so its maps describe an "
+                "untrained or mismatched classifier")
+    else:
+        res["warnings"].append(f"the labels go up to {int(y.max())} but the model has {K} outputs: no accuracy check")
     tau = fourier_stats((x[s:s + 1024] for s in range(0, len(x), 1024))).tau          # pixel units
     atomic_save_npz(out / "tau.npz", tau=tau)
     rt, gt = radial_curve(tau)
@@ -185,51 +359,65 @@ def analyze(cfg: AnalysisConfig, inputs: Inputs) -> dict:
     plot_map(tau, out / "tau.png", "data: tau (variance per frequency)", units="pixel units squared", label="tau")
     if "gradient" in cfg.measures:
         S = gradient_map(model, x, normalise, cfg.probes, cfg.batch_size, out, key, seed=cfg.seed, device=cfg.device)
+        _finite(S, "gradient map")
+        curves = {"model": S}
+        res["gradient"] = {"probes": cfg.probes, **_gradient_summary(S, tau, cfg.lam)}
+        if inputs.twin is not None:
+            idx = stratified(y, cfg.twin_images, cfg.seed)
+            St = gradient_map(inputs.twin, x[idx], normalise, cfg.probes, cfg.batch_size, out, key + "-twin",
+                              seed=cfg.seed, device=cfg.device, name="twin")
+            _finite(St, "untrained twin's gradient map")
+            atomic_save_npz(out / "sensitivity_untrained.npz", mean=St.mean, se=St.se, n=St.n)
+            res["twin"] = _gradient_summary(St, tau, cfg.lam)
+            curves["untrained twin"] = St
+            a, b = res["gradient"]["similarity"]["spearman_tau"], res["twin"]["similarity"]["spearman_tau"]
+            if b >= a - 0.05:
+                res["warnings"].append(
+                    f"the untrained twin agrees with tau as much as the model (Spearman {b:.3f} vs {a:.3f}): the map's "
+                    "resemblance to tau comes from the architecture and the images, not from training")
         atomic_save_npz(out / "sensitivity.npz", mean=S.mean, se=S.se, n=S.n)
-        r, g = radial_curve(S.mean)
-        _, gse = radial_curve(S.se)
-        sim = compare_sensitivity(S.mean, tau, cfg.lam)
-        res["gradient"] = {"n_images": S.n, "probes": cfg.probes, "moment1": moment(r, g, 1), "moment2": moment(r, g, 2),
-                           "radial_r": r.tolist(), "radial": g.tolist(), "radial_se": gse.tolist(), "similarity": sim}
         plot_map(S.mean, out / "sensitivity.png", f"gradient sensitivity ({'%d probes' % cfg.probes if cfg.probes else 'exact'})",
                  se=S.se, units="per pixel-intensity unit")
+        plot_radial({**curves, "tau (data)": tau}, out / "radial.png", "radial curves: model, untrained twin, data")
     if "heatmap" in cfg.measures:
-        n = min(len(x), cfg.heat_images)
-        H = x.shape[-1]
+        idx = stratified(y, cfg.heat_images, cfg.seed)
+        n, H = len(idx), x.shape[-1]
         R = cfg.heat_max_frequency if cfg.heat_max_frequency is not None else (None if max(x.shape[-2:]) <= 64 else 16)
-        hm = fourier_heat_map(model, torch.from_numpy(x[:n]), torch.from_numpy(y[:n].astype(np.int64)),
+        hm = fourier_heat_map(model, torch.from_numpy(x[idx]), torch.from_numpy(y[idx].astype(np.int64)),
                               epsilon=cfg.epsilon, normalise=normalise if normalise else ([0.0] * x.shape[1], [1.0] * x.shape[1]),
                               max_frequency=R, device=cfg.device, progress=True)
         atomic_save_npz(out / "heatmap.npz", mean=hm.mean, se=hm.se, n=hm.n)
-        from nets.measures import prepare
-        m, dev = prepare(model, normalise, cfg.device)
-        wrong = 0
-        with torch.no_grad():
-            for s in range(0, n, 256):
-                pred = m(torch.from_numpy(x[s:min(s + 256, n)]).to(dev)).argmax(1).cpu().numpy()
-                wrong += int((pred != y[s:min(s + 256, n)]).sum())
-        clean = wrong / n
+        clean = 1 - clean_accuracy(model, x[idx], y[idx], normalise, cfg.device, n=n)["accuracy"]
         hm_mask = np.isfinite(hm.mean)
         res["heatmap"] = {"n_images": n, "epsilon": cfg.epsilon, "max_frequency": R, "clean_error": clean,
                           "mean_error": float(np.nanmean(hm.mean)), "max_se": float(np.nanmax(hm.se)),
                           "frequencies_measured": int(hm_mask.sum()), "image_size": H}
         if "gradient" in res:   # the gradient map computed above, averaged over channels like the heat map
             from scipy.stats import spearmanr
-            Sg = S.mean.mean(0)
-            res["heatmap"]["spearman_with_gradient"] = float(spearmanr(hm.mean[hm_mask], Sg[hm_mask]).statistic)
-        fig_map = np.where(hm_mask, hm.mean, np.nan)
-        from nets.plots import use_agg
-        plt = use_agg()
-        fig, ax = plt.subplots(figsize=(5, 4.4))
-        Hh, Ww = fig_map.shape
-        im = ax.imshow(np.fft.fftshift(fig_map), origin="lower", vmin=0, vmax=1, cmap="magma", extent=fft_extent(Hh, Ww))
-        fig.colorbar(im, ax=ax, label="error rate under the grating")
-        ax.set(title=f"Fourier heat map, epsilon {cfg.epsilon:g}, clean error {clean:.3f}", xlabel="kj", ylabel="ki")
-        atomic_save_figure(fig, out / "heatmap.png")
+            Sg, h = S.mean.mean(0)[hm_mask], hm.mean[hm_mask]
+            # a constant heat map (every grating flips every image, or none) has no rank order
+            res["heatmap"]["spearman_with_gradient"] = (float(spearmanr(h, Sg).statistic) if np.ptp(h) > 0 and
+                                                        np.ptp(Sg) > 0 else None)
+        _plot_heatmap(np.where(hm_mask, hm.mean, np.nan), R, cfg.epsilon, clean, out / "heatmap.png")
     res["seconds"] = round(time.time() - t0, 2)
     atomic_write_json(out / "analysis.json", res)
     atomic_write_text(out / "report.md", report(res))
     return res
+
+
+def _plot_heatmap(fig_map: np.ndarray, R, epsilon: float, clean: float, path) -> None:
+    """The heat map on signed-frequency axes, cropped to the measured band (|k| <= R), colour bar beside it."""
+    from nets.plots import fft_extent, save, use_agg
+    plt = use_agg()
+    fig, ax = plt.subplots(figsize=(5.2, 4.4))
+    Hh, Ww = fig_map.shape
+    im = ax.imshow(np.fft.fftshift(fig_map), origin="lower", vmin=0, vmax=1, cmap="magma", extent=fft_extent(Hh, Ww))
+    fig.colorbar(im, ax=ax, label="error rate under the grating")
+    if R is not None:
+        ax.set(xlim=(-R - 0.5, R + 0.5), ylim=(-R - 0.5, R + 0.5))
+    ax.set(xlabel="k_j (cycles per image)", ylabel="k_i")
+    ax.set_title(f"Fourier heat map, epsilon {epsilon:g}\nclean error {clean:.3f}", fontsize=10)
+    save(fig, path)
 
 
 def report(res: dict) -> str:
@@ -238,8 +426,13 @@ def report(res: dict) -> str:
     lines = [f"# Frequency analysis of `{c['model']}` on `{c['dataset']}`", "",
          f"{res['images']} images of shape {tuple(res['shape'])}, model with {res['classes_of_model']} outputs; "
          f"maps are per unit of pixel intensity (images in [0, 1]"
-         + (f", normalised by the model's mean {c['mean']} and std {c['std']})." if c.get("mean") else ")."), "",
-         "## The data: tau", "", "![](tau.png)", "",
+         + (f", normalised by the model's mean {c['mean']} and std {c['std']})." if c.get("mean") else ")."), ""]
+    if res.get("warnings"):
+        lines += ["## Warnings: read these first", ""] + [f"- {w}" for w in res["warnings"]] + [""]
+    if "accuracy" in res:
+        a = res["accuracy"]
+        lines += [f"Clean accuracy on {a['n_images']} of these images: {a['accuracy']:.3f} (chance {a['chance']:.3f}).", ""]
+    lines += ["## The data: tau", "", "![](tau.png)", "",
          "How to read this: tau is the variance of the images' unitary DFT at each frequency (DC at the centre, log "
          "scale). Natural images put most variance at low frequencies (tau falls like 1/|k|^2). The paper's claim is "
          "that a trained CNN becomes most sensitive where tau is large.",
@@ -252,17 +445,29 @@ def report(res: dict) -> str:
               "of a Fourier basis image at that frequency (appendix C.2), averaged over the images; the band on the "
               "radial curve is +- 2 standard errors over images"
               + (f" (estimated from {g['probes']} random probes per image, whose noise is included)" if g["probes"] else "")
-              + ". If the paper's mechanism is at work, this map looks like tau: its radial curve falls with r and its "
-              "rank correlation with tau is positive.", "",
-              *markdown_table(
-                  ("statistic", "value", "meaning"),
-                  [("moment 1 / moment 2 (eq. 5.1)", f"{fmt(g['moment1'])} / {fmt(g['moment2'])}",
-                    f"tau's: {fmt(res['tau']['moment1'])} / {fmt(res['tau']['moment2'])}; smaller = more concentrated at low r"),
-                   ("Spearman(S, tau)", s["spearman_tau"], "rank agreement over all (c, i, j); 1 = same order"),
-                   ("Pearson(log S, log tau)", s["pearson_log_tau"], "agreement of the power laws"),
-                   ("Spearman(S, ridge prediction)", s["spearman_ridge"],
-                    f"Prop. 4.19: tau / (lam + tau) at lam = {c['lam']:g} (rank-equal to tau)"),
-                   ("KL(radial S, radial tau)", s["radial_kl_to_tau"], "0 = same radial distribution")]), ""]
+              + ". The paper's mechanism predicts that training makes this map more like tau than the untrained "
+              "twin's (the same architecture, freshly initialised): compare the two columns, not the model's "
+              "numbers alone, since an untrained CNN's map can already resemble tau.", "",
+              "![](radial.png)", "",
+              "How to read this: the radial curves of the model, its untrained twin and tau, each divided by its value "
+              "at the smallest radius (shapes only); a model that learned the paper's bias falls closer to tau than "
+              "its twin.", ""]
+        t = res.get("twin")
+        ts = t["similarity"] if t else {}
+
+        def tw(v):
+            return "-" if t is None else v
+        lines += markdown_table(
+            ("statistic", "model", "untrained twin", "meaning"),
+            [("moment 1 / moment 2 (eq. 5.1)", f"{fmt(g['moment1'])} / {fmt(g['moment2'])}",
+              tw(f"{fmt(t['moment1'])} / {fmt(t['moment2'])}" if t else ""),
+              f"tau's: {fmt(res['tau']['moment1'])} / {fmt(res['tau']['moment2'])}; smaller = more concentrated at low r"),
+             ("Spearman(S, tau)", s["spearman_tau"], tw(ts.get("spearman_tau")), "rank agreement over all (c, i, j); 1 = same order"),
+             ("Pearson(log S, log tau)", s["pearson_log_tau"], tw(ts.get("pearson_log_tau")), "agreement of the power laws"),
+             ("Spearman(S, ridge prediction)", s["spearman_ridge"], tw(ts.get("spearman_ridge")),
+              f"Prop. 4.19: tau / (lam + tau) at lam = {c['lam']:g} (rank-equal to tau)"),
+             ("KL(radial S, radial tau)", s["radial_kl_to_tau"], tw(ts.get("radial_kl_to_tau")), "0 = same radial distribution"),
+             ("images", g["n_images"], tw(t["n_images"] if t else ""), "the twin uses a stratified subset")]) + [""]
     if "heatmap" in res:
         h = res["heatmap"]
         lines += ["## Fourier heat map", "", "![](heatmap.png)", "",
@@ -273,6 +478,8 @@ def report(res: dict) -> str:
               + (f"; measured at |ki|, |kj| <= {h['max_frequency']} only ({h['frequencies_measured']} frequencies)"
                  if h["max_frequency"] is not None else "") + "."
               + (f" Spearman with the gradient map (channel mean): {fmt(h['spearman_with_gradient'])}."
-                 if "spearman_with_gradient" in h else ""), ""]
+                 if h.get("spearman_with_gradient") is not None else
+                 " The heat map is constant (every grating gives the same error), so it has no rank order." if
+                 "spearman_with_gradient" in h else ""), ""]
     lines += [f"Computed in {res['seconds']} s. Config and versions: `analysis.json`.", ""]
     return "\n".join(lines)

@@ -3,4 +3,5 @@ if __name__ == "__main__":
     import sys
 
     from nets.cli.analyze import main
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m nets.analyze"))

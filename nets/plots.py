@@ -67,3 +67,30 @@ def plot_map(S: np.ndarray, path, title: str, se: np.ndarray | None = None, unit
         ax.title.set_fontsize(9)
     fig.tight_layout()
     atomic_save_figure(fig, path)
+
+
+def plot_radial(curves: dict, path, title: str = "radial curves", ylabel: str = "radial average (log)") -> None:
+    """Radial curves of several maps on one log-log panel (exact radii, ``r > 0``, no smoothing), e.g. a
+    trained model, its untrained twin and tau. ``curves``: label -> a ``Map`` (drawn with +- 2 standard errors)
+    or an array ``(C, H, W)`` / ``(H, W)`` in FFT order. Each curve is divided by its value at the smallest
+    radius, so curves in different units share the axis (only their shapes are compared). Saved to ``path``."""
+    from nets.measures.radial import radial_curve
+    plt = use_agg()
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for i, (label, m) in enumerate(curves.items()):
+        mean, se = (m.mean, m.se) if hasattr(m, "mean") and hasattr(m, "se") else (np.asarray(m, float), None)
+        r, g = radial_curve(np.asarray(mean, float))
+        keep = (r > 0) & (g > 0)
+        if not keep.any():
+            continue
+        ref = g[keep][0]
+        ax.plot(r[keep], g[keep] / ref, color=f"C{i}", label=label)
+        if se is not None:
+            _, gs = radial_curve(np.asarray(se, float))
+            lo = np.maximum(g - 2 * gs, g[keep].min() * 1e-3)
+            ax.fill_between(r[keep], (lo / ref)[keep], ((g + 2 * gs) / ref)[keep], alpha=0.25, color=f"C{i}")
+    ax.set(xscale="log", yscale="log", xlabel="r = |k| (cycles per image, log)",
+           ylabel=ylabel + ", relative to the smallest r", title=title)
+    ax.title.set_fontsize(10)
+    ax.legend(fontsize=8)
+    save(fig, path)

@@ -22,8 +22,17 @@ PUBLISHED = {  # CIFAR-10 test accuracies (paper and released tables), for conte
 }
 
 
+class ReportError(ValueError):
+    """A saved result the report needs cannot be read; the message names the file and what to do."""
+
+
 def _load(path: Path):
-    return json.loads(path.read_text()) if path.exists() else None
+    """A saved JSON result, None when missing; :class:`ReportError` naming the file when it does not parse."""
+    try:
+        return json.loads(path.read_text()) if path.exists() else None
+    except (OSError, ValueError) as exc:
+        raise ReportError(f"{path}: unreadable ({type(exc).__name__}); delete it and re-run the same "
+                          "python -m nets.experiments command to rebuild it (finished training runs are kept)") from None
 
 
 def build_report(out) -> Path:
@@ -126,4 +135,5 @@ def summary_lines(out) -> list[str]:
 
 if __name__ == "__main__":   # the entry point is nets.cli.report
     from nets.cli.report import main
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m nets.report"))

@@ -34,6 +34,11 @@ class TrainError(RuntimeError):
     """A run cannot start, continue or be read; the message says why."""
 
 
+class TrainDiverged(TrainError):
+    """The loss became non-finite: the run stopped after it had started (its folder and last good checkpoint
+    are kept), so the command line exits 1, not 2 (the status of input refused before any side effect)."""
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (appendix C.5), saved in its ``config.json``."""
@@ -95,6 +100,38 @@ def make_model(cfg: TrainConfig, shape, classes: int):
     from nets.models import build_model
     torch.manual_seed(cfg.seed)
     return build_model(cfg.model, cfg.depth, cfg.width, shape[0], classes, tuple(shape[1:]))
+
+
+def training_bytes(cfg: TrainConfig, shape, classes: int, n_images: int) -> float:
+    """An estimate of the memory training ``cfg`` needs, from the model built on torch's ``meta`` device (no
+    memory): parameters x4 (weights, gradients, two optimiser buffers), every layer's output for one batch x3
+    (saved for backward, its gradient, FFT intermediates), and the training images x2 (float32, normalised
+    copy). Exact enough to refuse ``--width 100000`` in a second instead of a ``DefaultCPUAllocator`` crash."""
+    import torch
+
+    from nets.models import build_model
+    with torch.device("meta"):
+        model = build_model(cfg.model, cfg.depth, cfg.width, shape[0], classes, tuple(shape[1:]))
+        params = sum(p.numel() for p in model.parameters())
+        acts = [0]
+
+        def count(module, inputs, output):
+            acts[0] += output.numel() if torch.is_tensor(output) else 0
+        for mod in model.modules():
+            if not list(mod.children()):
+                mod.register_forward_hook(count)
+        model(torch.empty(cfg.batch_size, *shape))
+    return 4.0 * (4 * params + 3 * acts[0] + 2 * n_images * int(np.prod(shape)))
+
+
+def check_training_memory(cfg: TrainConfig, shape, classes: int, n_images: int) -> None:
+    """:class:`TrainError` naming the sizes when :func:`training_bytes` exceeds this machine's memory."""
+    from infra.resources import ResourceError, require_memory
+    try:
+        require_memory(training_bytes(cfg, shape, classes, n_images),
+                       f"--model {cfg.model} --depth {cfg.depth} --width {cfg.width} --batch-size {cfg.batch_size}")
+    except ResourceError as exc:
+        raise TrainError(str(exc)) from None
 
 
 def load_checkpoint(path: Path, device="cpu") -> dict:
@@ -220,12 +257,25 @@ def measure_run(run_dir, split: str = "val", max_images: int | None = 5000, batc
                 loss_grad: bool = False, device: str = "cpu", data=None) -> dict:
     """The frequency-sensitivity map of a finished run (appendix C.2) on its checkpoint, saved into the run
     folder (``sensitivity.npz``, ``.json``, ``.png``); returns the summary (moments, radial curve).
-    ``data``: the run's dataset if the caller already has it (else it is loaded)."""
+    ``data``: the run's dataset if the caller already has it (else it is loaded). The run folder is locked
+    while the map is measured and written."""
+    from infra.io import FolderLock, LockError
+    run = Run(run_dir)
+    try:   # one writer per run folder: a training or another measurement of this run is refused
+        lock = FolderLock(run.path, tool="nets.train").acquire()
+    except LockError as exc:
+        raise TrainError(str(exc)) from None
+    try:
+        return _measure_run(run, split, max_images, batch_size, loss_grad, device, data)
+    finally:
+        lock.release()
+
+
+def _measure_run(run: "Run", split, max_images, batch_size, loss_grad, device, data) -> dict:
     import torch
 
     from nets.measures import frequency_sensitivity, summarise
     from nets.plots import plot_map
-    run = Run(run_dir)
     model, cfg, data = run.load_trained(device, data)
     x = torch.from_numpy(np.ascontiguousarray(data.normalised(split)[:max_images])).to(device)
     y = torch.from_numpy(data.split(split)[1][:max_images].astype(np.int64)).to(device)

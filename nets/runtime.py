@@ -53,14 +53,24 @@ def configure(threads: int) -> dict:
 
 
 def resolve_device(name: str):
-    """``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:N]"`` as a ``torch.device``; anything
-    else, or CUDA on a machine without it, is a ValueError naming the argument."""
+    """``"auto"`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda[:N]"`` as a ``torch.device``, checked
+    against this machine; anything else (``meta``, ``mps``, ``cpu:7``, ``cuda:5`` on a one-GPU machine, CUDA
+    without CUDA) is a ValueError naming the argument and what this machine has."""
     import torch
+    name = str(name).strip()
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device: {name!r} requested but CUDA is not available")
     try:
-        return torch.device(name)
+        dev = torch.device(name)
     except RuntimeError:
         raise ValueError(f"device: expected auto, cpu or cuda[:N], got {name!r}") from None
+    if dev.type == "cpu" and dev.index in (None, 0):
+        return torch.device("cpu")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device: {name!r} requested but CUDA is not available on this machine (use cpu or auto)")
+        n = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= n:
+            raise ValueError(f"device: {name!r} requested but this machine has {n} CUDA device(s) (cuda:0..cuda:{n - 1})")
+        return dev
+    raise ValueError(f"device: expected auto, cpu or cuda[:N], got {name!r} (freqsens runs on CPUs and CUDA GPUs)")

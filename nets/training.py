@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from infra.io import crash_point, provenance
-from nets.runs import Run, TrainConfig, TrainError, load_checkpoint, load_data, make_model
+from nets.runs import Run, TrainConfig, TrainDiverged, TrainError, check_training_memory, load_checkpoint, load_data, make_model
 from nets.runtime import configure, resolve_device
 
 PRESETS = ("quick", "paper")   # the hyperparameter sets a ModelSpec declares (nets.models)
@@ -70,12 +70,13 @@ def evaluate(model, x, y, batch_size: int = 500, amp: bool = False) -> tuple[flo
     return loss / len(x), correct / len(x)
 
 
-def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = True) -> dict:
+def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = True, overwrite: bool = False) -> dict:
     """Train per ``cfg`` into ``cfg.out``; returns the result dict also written to ``result.json``.
-    The run folder is locked for the whole call (``infra.io.FolderLock``): a second writer gets TrainError."""
+    The run folder is locked for the whole call (``infra.io.FolderLock``): a second writer gets TrainError.
+    A folder holding files freqsens did not write is refused unless ``overwrite``."""
     from infra.io import FolderLock, LockError, check_writable_folder
     run = Run(cfg.out)
-    finished = _check_folder(run, cfg, resume)   # everything is validated before anything is written
+    finished = _check_folder(run, cfg, resume, overwrite)   # everything is validated before anything is written
     if finished is not None:
         return finished
     try:
@@ -85,7 +86,9 @@ def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = Tr
     try:
         check_writable_folder(run.path)
         data = data if data is not None else load_data(cfg)
-        lock = FolderLock(run.path).acquire()
+        n = min(cfg.n_train or len(data.y_train), len(data.y_train))
+        check_training_memory(cfg, data.shape, len(data.classes), n)
+        lock = FolderLock(run.path, tool="nets.train", overwrite=overwrite).acquire()
     except LockError as exc:
         raise TrainError(f"--out: {exc}") from None
     try:
@@ -94,11 +97,18 @@ def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = Tr
         lock.release()
 
 
-def _check_folder(run: Run, cfg: TrainConfig, resume: bool) -> dict | None:
-    """Refuse a folder that is not this run's (or not empty); a finished run's result when not resuming."""
+def _check_folder(run: Run, cfg: TrainConfig, resume: bool, overwrite: bool = False) -> dict | None:
+    """Refuse a folder that is not this run's (or not empty, unless ``overwrite``); a finished run's result
+    when not resuming."""
+    from infra.io import LockError, check_output_folder
     out = run.path
     if out.exists() and not out.is_dir():
         raise TrainError(f"--out {out}: is a file, expected a folder")
+    if not run.exists("config"):
+        try:
+            check_output_folder(out, "nets.train", overwrite)
+        except LockError as exc:
+            raise TrainError(f"--out: {exc}") from None
     if run.exists("config"):
         saved = run.saved().get("config")
         if not isinstance(saved, dict):
@@ -111,9 +121,6 @@ def _check_folder(run: Run, cfg: TrainConfig, resume: bool) -> dict | None:
             return run.result()
         if not resume:
             raise TrainError(f"{out} holds an unfinished run; pass --resume to continue it or use another --out")
-    elif out.exists() and any(p.name != ".freqsens.lock" for p in out.iterdir()):
-        raise TrainError(f"--out {out}: not a freqsens run folder (no config.json) and not empty; "
-                         "nothing was changed there: use a new or empty folder")
     return None
 
 
@@ -143,22 +150,30 @@ def _start(run: Run, cfg: TrainConfig, resume: bool, model, opt, sched, device, 
     run.path.mkdir(parents=True, exist_ok=True)
     if resume and run.exists("last"):
         ck = run.load_checkpoint("last", device)
+        missing = [k for k in ("model", "optimizer", "scheduler", "epoch", "best") if k not in ck]
+        if missing:
+            raise TrainError(f"{run.file('last')}: not a complete freqsens checkpoint (no {', '.join(missing)}); delete "
+                             "it and pass --resume again to restart this run from its first epoch")
         try:
             model.load_state_dict(ck["model"])
-        except RuntimeError as exc:
-            raise TrainError(f"{run.file('last')} does not fit model {cfg.model!r}: {str(exc).splitlines()[0]}") from None
-        opt.load_state_dict(ck["optimizer"])
-        sched.load_state_dict(ck["scheduler"])
+            opt.load_state_dict(ck["optimizer"])
+            sched.load_state_dict(ck["scheduler"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as exc:
+            raise TrainError(f"{run.file('last')} does not fit model {cfg.model!r} and its optimiser "
+                             f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); delete it and pass "
+                             "--resume again to restart this run") from None
         run.truncate_metrics(ck["epoch"])
         return ck["epoch"] + 1, ck["best"]
-    # the initial weights are the "best" until an epoch beats them: max_epochs = 0 gives the untrained model
-    # (the experiments' baseline for what initialisation alone does to a sensitivity map)
-    run.save_checkpoint("best", {"model": model.state_dict(), "epoch": -1, "config": asdict(cfg)})
+    # the config first: a kill before the first checkpoint leaves a folder that --resume recognises and restarts
     run.write_config(cfg, provenance=provenance(), device=str(device), runtime=runtime, n_train=sizes[0], n_val=sizes[1],
                      # [0, 1]-pixel statistics of the normalisation: sensitivity per pixel unit is the map over
                      # std_c (unfiltered data only)
                      normalisation={"mean": np.asarray(data.mean, float).tolist(),
                                     "std": np.asarray(data.std, float).tolist(), "pixel_units": cfg.filter is None})
+    crash_point("config")
+    # the initial weights are the "best" until an epoch beats them: max_epochs = 0 gives the untrained model
+    # (the experiments' baseline for what initialisation alone does to a sensitivity map)
+    run.save_checkpoint("best", {"model": model.state_dict(), "epoch": -1, "config": asdict(cfg)})
     run.reset_metrics()
     return 0, {"val_acc": -1.0, "epoch": -1}
 
@@ -178,7 +193,7 @@ def _epoch(cfg: TrainConfig, model, opt, epoch: int, xtr, ytr, device, amp: bool
             logits = model(xtr[idx]).float()
         loss = torch.nn.functional.cross_entropy(logits, ytr[idx])
         if not torch.isfinite(loss):
-            raise TrainError(f"non-finite loss ({float(loss)}) at epoch {epoch}; stopped. The last good "
+            raise TrainDiverged(f"non-finite loss ({float(loss)}) at epoch {epoch}; stopped. The last good "
                              f"checkpoint ({name}/last.pt, epoch {epoch - 1}) is kept; lower --lr.")
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -210,18 +210,21 @@ def test_pool_workers_die_with_their_parent(tmp_path):
     assert not alive, alive
 
 
-def _depth_sweep(tmp_path, out):
+def _depth_sweep(tmp_path, out, *extra):
     return subprocess.run([sys.executable, "-m", "nets.experiments", "depth", "--dataset", SMALL, "--preset", "tiny",
-                           "--seeds", "1", "--no-report", "--out", str(out)], capture_output=True, text=True,
+                           "--seeds", "1", "--no-report", "--out", str(out), *extra], capture_output=True, text=True,
                           timeout=600, env=env(tmp_path))
 
 
 def test_sweep_with_failed_tasks_exits_nonzero(tmp_path):
-    """OUT/runs is a file: every task fails (after a retry), the sweep says so and exits 1, not 0."""
+    """OUT/runs is a file: every task fails (after a retry), the sweep says so and exits 1, not 0. (Without
+    --overwrite the folder, holding a file freqsens did not write, is refused before anything runs.)"""
     out = tmp_path / "e"
     out.mkdir()
     (out / "runs").write_text("a file where the task folders should be")
     p = _depth_sweep(tmp_path, out)
+    assert p.returncode == 2 and "--overwrite" in p.stderr and sorted(x.name for x in out.iterdir()) == ["runs"]
+    p = _depth_sweep(tmp_path, out, "--overwrite")
     from nets.experiments.depth import PRESETS
     n = len(PRESETS["tiny"]["depths"]) * len(PRESETS["tiny"]["variants"])   # one seed
     assert p.returncode == 1 and f"{n} task(s) failed" in p.stderr

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from infra.cli import ArgumentParser, int_at_least, require_writable_folder
+from infra.cli import ArgumentParser, add_overwrite, int_at_least, require_output_file
 from infra.tables import text_table
 from theory import dft, linear_cnn as lc, reference as ref, tolerances as tol
 from theory.linalg import relative_error
@@ -325,12 +325,12 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int_at_least(0), default=0, help="seed for every random instance (default 0)")
     ap.add_argument("--only", nargs="+", metavar="NAME", choices=list(CHECKS), help="run only these checks")
     ap.add_argument("--json", metavar="PATH", help="also write the results, config and provenance as JSON")
+    add_overwrite(ap)
     args = ap.parse_args(argv)
     if args.instances < 1:
         ap.error(f"--instances: expected an integer >= 1, got {args.instances}")
-    if args.json:
-        from pathlib import Path
-        require_writable_folder(ap, "--json", Path(args.json).parent)
+    if args.json is not None:
+        require_output_file(ap, "--json", args.json, args.overwrite)
     import torch
     torch.set_num_threads(1)  # small problems: one thread is fastest and never fights a neighbour
     t0 = time.time()
@@ -347,4 +347,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m theory.check"))

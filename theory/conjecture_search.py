@@ -245,17 +245,38 @@ def _merge(state: dict, res: dict) -> None:
     state["worst"] = sorted(state["worst"] + [dict(res["worst_case"], key=res["key"])], key=lambda c: c["ratio"])[:10]
 
 
+def read_state(path: Path) -> dict:
+    """The saved search state, or ValueError saying what to delete: a file that does not parse, is not an
+    object, or lacks the keys a search writes (a foreign or hand-edited ``search.json``)."""
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--resume: {path} is unreadable ({type(exc).__name__}); delete it to start afresh") from None
+    need = ("config", "next_chunk", "samples", "summary", "worst", "counterexamples", "seconds")
+    if not isinstance(state, dict) or not isinstance(state.get("config"), dict) or any(k not in state for k in need):
+        raise ValueError(f"--resume: {path} is not a saved conjecture search (needs {', '.join(need)}); "
+                         "delete it to start afresh")
+    return state
+
+
 def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: float | None = None,
-           workers: int = 1, scheduler: str | None = None, resume: bool = False, progress: bool = True) -> dict:
-    """Run the search until ``samples`` (new this run) or ``seconds`` is reached; checkpoint to ``out``."""
+           workers: int = 1, scheduler: str | None = None, resume: bool = False, progress: bool = True,
+           overwrite: bool = False) -> dict:
+    """Run the search until ``samples`` (new this run) or ``seconds`` is reached; checkpoint to ``out`` (a
+    folder holding files freqsens did not write is refused unless ``overwrite``)."""
     from infra.io import FolderLock, LockError
+    from infra.parallel import check_scheduler
+    from infra.resources import require_memory
     state_path = out / "search.json"
     if state_path.exists() and not resume:   # read-only checks first: a refused call writes nothing
         raise ValueError(f"{state_path} exists; pass --resume to continue it or choose another --out")
-    if resume and state_path.exists() and json.loads(state_path.read_text())["config"] != cfg.identity():
+    if resume and state_path.exists() and read_state(state_path)["config"] != cfg.identity():
         raise ValueError(f"--resume: {state_path} was made with a different config; use the same flags")
+    # a chunk holds max(L) complex128 factors of up to max_dim^2 per sample, and its SVDs / autograd ~8x that
+    require_memory(16.0 * 8 * cfg.chunk * max(cfg.L) * cfg.max_dim ** 2, f"--chunk {cfg.chunk} --max-dim {cfg.max_dim}")
+    check_scheduler(scheduler)
     try:
-        lock = FolderLock(out).acquire()   # one writer per output folder
+        lock = FolderLock(out, tool="theory.conjecture_search", overwrite=overwrite).acquire()   # one writer per output folder
     except LockError as exc:
         raise ValueError(f"--out: {exc}") from None
     try:
@@ -270,7 +291,7 @@ def _search(cfg, out, samples, seconds, workers, scheduler, resume, progress) ->
     if state_path.exists() and not resume:
         raise ValueError(f"{state_path} exists; pass --resume to continue it or choose another --out")
     if resume and state_path.exists():
-        state = json.loads(state_path.read_text())
+        state = read_state(state_path)
         if state["config"] != cfg.identity():
             raise ValueError(f"--resume: {state_path} was made with a different config; use the same flags")
     else:
@@ -388,14 +409,21 @@ def main(argv=None) -> int:
                     "(needs the dask extra: pip install 'freqsens[dask]')")
     ap.add_argument("--out", default="results/conjecture", help="output folder (search.json)")
     ap.add_argument("--resume", action="store_true", help="continue the search saved in --out")
+    from infra.cli import add_overwrite
+    add_overwrite(ap)
     args = ap.parse_args(argv)
     if any(v < 1 for v in args.L):
         ap.error("--L: expected integers >= 1")
+    from infra.cli import capped, require_output_folder
+    require_output_folder(ap, "--out", args.out, "theory.conjecture_search", args.overwrite)
+    if not args.scheduler:
+        args.workers = capped(ap.prog, "--workers", args.workers)
     cfg = SearchConfig(L=args.L, max_dim=args.max_dim, regimes=args.regime, samplers=args.sampler, seed=args.seed,
                        chunk=args.chunk, adversarial_every=max(args.adversarial_every, 0),
                        adversarial_steps=args.adversarial_steps)
     try:
-        state = search(cfg, Path(args.out), args.samples, args.time, args.workers, args.scheduler, args.resume)
+        state = search(cfg, Path(args.out), args.samples, args.time, args.workers, args.scheduler, args.resume,
+                       overwrite=args.overwrite)
     except (ValueError, ConnectionError) as exc:
         print(f"python -m theory.conjecture_search: error: {exc}", file=sys.stderr)
         return 2
@@ -409,4 +437,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m theory.conjecture_search"))

@@ -115,8 +115,23 @@ def pixel_to_fourier(S, shape: tuple[int, int, int]) -> np.ndarray:
     return dft2(T, axes=(1, 2)).reshape(C * H * W, C * H * W)
 
 
+def _images_of(batch):
+    """The images of one loader batch: the batch itself, the first item of an ``(x, y)`` tuple or list, or a
+    dict's ``x`` / ``image`` / ``images`` / ``pixel_values`` entry; tensors become arrays (``np.asarray``)."""
+    if isinstance(batch, dict):
+        key = next((k for k in ("x", "image", "images", "img", "pixel_values") if k in batch), None)
+        if key is None:
+            raise ValueError(f"batches: a dict batch needs an 'x' or 'image' key, got keys {sorted(map(str, batch))[:8]}")
+        batch = batch[key]
+    elif isinstance(batch, (tuple, list)):
+        batch = batch[0]
+    return np.asarray(batch)
+
+
 def fourier_stats(batches: Iterable, covariance: bool = False, progress: bool = False) -> FourierStats:
-    """Run :class:`FourierStats` over an iterable of ``(n, C, H, W)`` batches."""
+    """Run :class:`FourierStats` over an iterable of ``(n, C, H, W)`` batches (arrays or tensors, alone or
+    as the first item of ``(x, y)`` batches or under a dict's ``x``/``image`` key: a ``DataLoader`` works).
+    Units are the batches' own (pass [0, 1] pixel units for the paper's tau)."""
     stats = FourierStats(covariance)
     it = batches
     if progress:
@@ -124,7 +139,7 @@ def fourier_stats(batches: Iterable, covariance: bool = False, progress: bool = 
         import sys
         it = tqdm(batches, desc="Fourier statistics", unit="batch", disable=not sys.stderr.isatty())
     for b in it:
-        stats.update(b)
+        stats.update(_images_of(b))
     stats._require("batches")
     return stats
 

@@ -22,8 +22,9 @@ import os
 import sys
 from pathlib import Path
 
-from infra.cli import ArgumentParser, finite_float, int_at_least
-from nets.analysis import AnalysisConfig, AnalyzeError, Inputs, analyze, check_forward, load_images, load_model
+from infra.cli import ArgumentParser, add_overwrite, capped, finite_float, int_at_least, require_output_folder, seed_type
+from nets.analysis import (AnalysisConfig, AnalyzeError, Inputs, analyze, check_forward, load_images, load_model,
+                           untrained_twin)
 
 
 def main(argv=None) -> int:
@@ -33,7 +34,8 @@ def main(argv=None) -> int:
     ap.add_argument("--dataset", "--data", dest="dataset", required=True,
                     help="dataset: folder:PATH (one subfolder per class), npz:PATH, embedded, ...")
     ap.add_argument("--data-root", help="for --dataset cifar10")
-    ap.add_argument("--size", type=int_at_least(1), help="folder images: resize the shorter side and centre-crop to SIZE")
+    ap.add_argument("--size", type=int_at_least(1), help="folder images: resize the shorter side and centre-crop to SIZE "
+                    "(at most 2048)")
     ap.add_argument("--split", default="all", choices=["all", "train", "val", "test"], help="images to use (default all)")
     ap.add_argument("--max-images", type=int_at_least(2), help="use at most this many images")
     ap.add_argument("--mean", type=finite_float(), nargs="+", help="the model's input normalisation mean per channel, in [0, 1] units")
@@ -47,55 +49,87 @@ def main(argv=None) -> int:
                     "(default: all frequencies up to 64x64 images, else 16)")
     ap.add_argument("--epsilon", type=finite_float(0), default=4.0, help="heat-map grating norm per channel (default 4)")
     ap.add_argument("--lam", type=finite_float(0, strict=True), default=1e-3, help="lambda of the ridge prediction tau/(lam+tau)")
-    ap.add_argument("--seed", type=int_at_least(0), default=0, help="seed of the random probes (default 0)")
+    ap.add_argument("--seed", type=seed_type, default=0, help="seed of the random probes (default 0)")
     ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     ap.add_argument("--threads", type=int_at_least(1), default=os.cpu_count() or 1,
                     help="torch CPU threads (default: every core; the analysis runs alone)")
     ap.add_argument("--out", required=True, help="output folder")
+    ap.add_argument("--verbose", action="store_true", help="show the traceback of a failure inside your model's code")
+    ap.add_argument("--no-twin", dest="twin", action="store_false", help="do not measure the untrained twin (the same "
+                    "factory freshly initialised, the baseline every table shows next to the model)")
+    ap.add_argument("--twin-images", type=int_at_least(2), default=256, help="images for the twin's map (default 256)")
+    add_overwrite(ap)
     args = ap.parse_args(argv)
+    require_output_folder(ap, "--out", args.out, "nets.analyze", args.overwrite)
+    args.threads = capped(ap.prog, "--threads", args.threads)
+    from nets.data.folder import MAX_SIZE
+    if args.size is not None and args.size > MAX_SIZE:
+        ap.error(f"--size: expected an integer in 1..{MAX_SIZE}, got {args.size}")
+    if args.mean is not None and any(not 0 <= v <= 1 for v in args.mean):
+        ap.error(f"--mean: expected values in [0, 1] (pixel units; divide 0-255 values by 255), got {args.mean}")
+    if args.std is not None and any(not 1e-3 <= v <= 10 for v in args.std):
+        ap.error(f"--std: expected values in [0.001, 10] (pixel units; divide 0-255 values by 255), got {args.std}")
     args.measures = [m.strip() for m in args.measures.split(",") if m.strip()]
     bad = [m for m in args.measures if m not in ("gradient", "heatmap")]
     if bad or not args.measures:
         ap.error(f"--measures: expected a comma-separated subset of gradient, heatmap, got {bad or 'nothing'}")
     if (args.mean is None) != (args.std is None):
         ap.error("--mean, --std: give both or neither")
-    from infra.io import FolderLock, LockError, check_writable_folder
+    from infra.io import FolderLock, LockError
     from nets.runtime import resolve_device
     try:
         args.device = str(resolve_device(args.device))
-        try:
-            check_writable_folder(args.out)
-        except LockError as exc:
-            raise AnalyzeError(f"--out: {exc}") from None
-        model = load_model(args.model, args.weights)
-        x, y, classes = load_images(args.dataset, args.size, args.split, args.max_images, args.data_root)
+        model = load_model(args.model, args.weights, args.verbose)
+        x, y, classes, notes = load_images(args.dataset, args.size, args.split, args.max_images, args.data_root,
+                                           args.seed)
         normalise = None
         if args.mean is not None:
             if not (len(args.mean) == len(args.std) == x.shape[1]):
                 raise AnalyzeError(f"--mean, --std: expected {x.shape[1]} values each (one per channel), got "
                                    f"{len(args.mean)} and {len(args.std)}")
             normalise = (args.mean, args.std)
-        K = check_forward(model, x, normalise)
+        K = check_forward(model, x, normalise, args.batch_size, args.verbose)
+        twin = None
+        if args.twin:
+            twin, why = untrained_twin(args.model, model, args.seed, args.verbose)
+            notes += [why] if why else []
         if "heatmap" in args.measures and int(y.max()) >= K:
             raise AnalyzeError(f"--dataset: labels go up to {int(y.max())} but the model has {K} outputs (the heat map "
                                "needs the data's labels to be the model's classes)")
-        lock = FolderLock(args.out).acquire()
+        lock = FolderLock(args.out, tool="nets.analyze", overwrite=args.overwrite).acquire()
     except (AnalyzeError, ValueError, LockError) as exc:
         ap.error(str(exc))
     from nets.runtime import configure
     configure(args.threads)
+    cfg = AnalysisConfig(**{k: v for k, v in vars(args).items() if k not in ("overwrite", "verbose")})
     try:
-        res = analyze(AnalysisConfig(**vars(args)), Inputs(model, x, y, classes, normalise, K))
+        res = analyze(cfg, Inputs(model, x, y, classes, normalise, K, twin, notes))
+    except AnalyzeError as exc:   # found after the start (a map with non-finite values): nothing of it written
+        print(f"{ap.prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # noqa: BLE001 - most likely the user's model failing on some batch: one line
+        if args.verbose:
+            import traceback
+            traceback.print_exc()
+        print(f"{ap.prog}: error: the analysis stopped ({type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]})"
+              f"; finished chunks are kept and the same command continues{'' if args.verbose else '; --verbose shows the traceback'}",
+              file=sys.stderr)
+        return 1
     finally:
         lock.release()
-    g = res.get("gradient")
+    g, t = res.get("gradient"), res.get("twin")
+    for w in res["warnings"]:
+        print(f"{ap.prog}: warning: {w}", file=sys.stderr)
     print(f"{args.out}: {res['images']} images"
+          + (f"; accuracy {res['accuracy']['accuracy']:.3f} (chance {res['accuracy']['chance']:.3f})" if "accuracy" in res else "")
           + (f"; sensitivity moment1 {g['moment1']:.3f} (tau {res['tau']['moment1']:.3f}), Spearman(S, tau) "
              f"{g['similarity']['spearman_tau']:.3f}" if g else "")
+          + (f" (untrained twin {t['similarity']['spearman_tau']:.3f})" if t else "")
           + (f"; heat map mean error {res['heatmap']['mean_error']:.3f}" if "heatmap" in res else "")
           + f"; report {Path(args.out) / 'report.md'} ({res['seconds']} s)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m nets.analyze"))

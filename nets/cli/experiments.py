@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra.cli import ArgumentParser, int_at_least
+from infra.cli import ArgumentParser, add_overwrite, capped, int_at_least, require_output_folder
 from infra.io import atomic_write_json
 
 
@@ -42,12 +42,14 @@ def main(argv=None) -> int:
                     "pip install 'freqsens[dask]')")
     ap.add_argument("--device", default="auto", help="where the runs train: auto (CUDA if available), cpu, cuda")
     ap.add_argument("--no-report", action="store_true", help="do not build the report at the end")
+    add_overwrite(ap)
     args = ap.parse_args(argv)
     args.seeds = args.seeds or SCALES[args.preset].get("seeds", 2)
     args.workers = args.workers or SCALES[args.preset].get("workers", 1)
+    if not args.scheduler:
+        args.workers = capped(ap.prog, "--workers", args.workers)
+    require_output_folder(ap, "--out", args.out, "nets.experiments", args.overwrite)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        ap.error(f"--out: {out} is a file, expected a folder")
     ident = {"dataset": args.dataset, "preset": args.preset, "seeds": args.seeds, "data_root": args.data_root}
     marker = out / "experiment_config.json"
     if marker.exists():
@@ -57,14 +59,16 @@ def main(argv=None) -> int:
             ap.error(f"--out: {marker} is unreadable ({type(exc).__name__}: {exc}); use another --out")
         if saved != ident:
             ap.error(f"--out: {out} holds results of a different config ({saved}); use another --out")
+    from infra.parallel import check_scheduler
     try:
         resolve_device(args.device)
+        check_scheduler(args.scheduler)
         shape = load_dataset(args.dataset, data_root=args.data_root).shape   # fail early, with the data error's message
-    except (DataError, ValueError) as exc:
+    except (DataError, ValueError, ConnectionError) as exc:
         print(f"python -m nets.experiments: error: {exc}", file=sys.stderr)
         return 2
     from infra.io import FolderLock, LockError
-    lock = FolderLock(out)
+    lock = FolderLock(out, tool="nets.experiments", overwrite=args.overwrite)
     try:
         lock.acquire()      # one writer per results folder, released by the OS if this process dies
     except LockError as exc:
@@ -108,4 +112,5 @@ def _run(args, out: Path, marker: Path, ident: dict, shape) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m nets.experiments"))

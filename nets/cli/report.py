@@ -21,8 +21,15 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if not (Path(args.results) / "experiment_config.json").is_file():
         ap.error(f"RESULTS_DIR: expected one folder written by python -m nets.experiments, got {args.results!r}")
-    if args.summary:
-        print("\n".join(verdict_table(args.results, figures=False)))
-    else:
-        print(build_report(args.results))
+    from infra.io import FolderLock, LockError
+    from nets.report import ReportError
+    try:
+        if args.summary:
+            print("\n".join(verdict_table(args.results, figures=False)))
+            return 0
+        # the report writes into the results folder: one writer at a time (a running sweep holds it)
+        with FolderLock(args.results, tool="nets.experiments"):
+            print(build_report(args.results))
+    except (ReportError, LockError, OSError) as exc:
+        ap.error(str(exc))
     return 0

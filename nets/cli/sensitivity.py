@@ -35,7 +35,8 @@ def main(argv=None) -> int:
     if not (Path(args.run_dir) / "config.json").exists() or not (Path(args.run_dir) / "best.pt").exists():
         ap.error(f"run_dir: {args.run_dir} is not a finished freqsens run (needs config.json and best.pt)")
     s, rc = run_or_exit(ap.prog, lambda: measure_run(args.run_dir, args.split, args.max_images, args.batch_size,
-                                                     args.loss_grad, args.device), (TrainError, DataError, ValueError))
+                                                     args.loss_grad, args.device), (TrainError, DataError, ValueError,
+                                                                                       OSError))
     if rc:
         return rc
     print(f"{args.run_dir}: {s['n_images']} images, moment1 {s['moment1']:.3f}, moment2 {s['moment2']:.3f} "
@@ -44,4 +45,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m nets.sensitivity"))

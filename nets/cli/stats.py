@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.cli import ArgumentParser, int_at_least, require_writable_folder
+from infra.cli import ArgumentParser, add_overwrite, int_at_least, require_output_folder, seed_type
 from nets.experiments.stats import StatsConfig, compute, plot
 
 
@@ -26,26 +26,30 @@ def main(argv=None) -> int:
     ap.add_argument("--max-images", type=int, help="use at most this many images")
     ap.add_argument("--no-covariance", dest="covariance", action="store_false",
                     help="skip the full (CHW)^2 covariance (Fig. 1a/1b); tau and fits only")
-    ap.add_argument("--seed", type=int_at_least(0), default=0, help="dataset seed (default 0)")
+    ap.add_argument("--seed", type=seed_type, default=0, help="dataset seed (default 0)")
     ap.add_argument("--out", default="results/stats", help="output folder (default results/stats)")
+    add_overwrite(ap)
     args = ap.parse_args(argv)
     if args.max_images is not None and args.max_images < 2:
         ap.error(f"--max-images: expected an integer >= 2, got {args.max_images}")
-    require_writable_folder(ap, "--out", args.out)
-    cfg = StatsConfig(**{k: v for k, v in vars(args).items()})
+    require_output_folder(ap, "--out", args.out, "nets.stats", args.overwrite)
+    cfg = StatsConfig(**{k: v for k, v in vars(args).items() if k != "overwrite"})
+    from infra.io import FolderLock, LockError, atomic_save_npz, atomic_write_json, provenance
     try:
         res = compute(cfg)
-    except DataError as exc:
+        lock = FolderLock(cfg.out, tool="nets.stats", overwrite=args.overwrite).acquire()
+    except (DataError, LockError) as exc:   # a ResourceError (too large a covariance) is a DataError
         print(f"python -m nets.stats: error: {exc}", file=sys.stderr)
         return 2
-    from infra.io import atomic_save_npz, atomic_write_json, provenance
     out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    figs = plot(res, out, cfg.dataset + (f" + {cfg.filter}" if cfg.filter else ""))
-    atomic_save_npz(out / "stats.npz", **{k: v for k, v in res.items() if isinstance(v, np.ndarray)})
-    numbers = {k: v for k, v in res.items() if not isinstance(v, np.ndarray)}
-    atomic_write_json(out / "stats.json", {"config": asdict(cfg), "results": numbers, "figures": figs,
-                                           "provenance": provenance()})
+    try:
+        figs = plot(res, out, cfg.dataset + (f" + {cfg.filter}" if cfg.filter else ""))
+        atomic_save_npz(out / "stats.npz", **{k: v for k, v in res.items() if isinstance(v, np.ndarray)})
+        numbers = {k: v for k, v in res.items() if not isinstance(v, np.ndarray)}
+        atomic_write_json(out / "stats.json", {"config": asdict(cfg), "results": numbers, "figures": figs,
+                                               "provenance": provenance()})
+    finally:
+        lock.release()
     pl = res["power_law"]
     print(f"{cfg.dataset}{' + ' + cfg.filter if cfg.filter else ''}: {res['n_images']} images; "
           f"alpha_radial = {pl['alpha_radial']:.3f} [{pl['alpha_radial_ci'][0]:.3f}, {pl['alpha_radial_ci'][1]:.3f}], "
@@ -58,4 +62,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m nets.stats"))

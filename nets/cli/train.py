@@ -1,6 +1,10 @@
 """python -m nets.train: train one model (appendix C.5) into a run folder; resumable.
 
     python -m nets.train --model convactually --depth 4 --weight-decay 1e-5 --preset quick --out runs/ca4
+
+Exit status: 0 done; 2 input refused before anything was written (one line says why); 1 the loss became
+non-finite after training started (the folder and its last good checkpoint are kept); 130 / 143 on
+SIGINT / SIGTERM (re-run with --resume to continue).
 """
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import argparse
 import math
 import sys
 
-from infra.cli import ArgumentParser, run_or_exit
+from infra.cli import ArgumentParser, add_overwrite, capped, seed_type
 from nets.runs import TrainConfig, TrainError
 from nets.training import PRESETS, preset_defaults, train
 
@@ -16,7 +20,7 @@ from nets.training import PRESETS, preset_defaults, train
 def config_from_args(args) -> TrainConfig:
     """Resolve CLI arguments over the model's preset defaults over the dataclass defaults."""
     base = preset_defaults(args.preset, args.model)
-    given = {k: v for k, v in vars(args).items() if v is not None and k not in ("resume",)}
+    given = {k: v for k, v in vars(args).items() if v is not None and k not in ("resume", "overwrite")}
     return TrainConfig.from_dict({**base, **given})
 
 
@@ -52,7 +56,7 @@ def add_train_arguments(ap: argparse.ArgumentParser) -> None:
                     "L2, the same objective); preset default")
     ap.add_argument("--lr-drops", type=_epochs, help="E1,E2,...: lr x0.1 at these epochs instead of on plateaus")
     ap.add_argument("--max-epochs", type=int, help="maximum epochs (preset default)")
-    ap.add_argument("--seed", type=int, help="seed for init and data order (default 0)")
+    ap.add_argument("--seed", type=seed_type, help="seed for init and data order, in [0, 2**32) (default 0)")
     ap.add_argument("--preset", default="quick", choices=PRESETS, help="quick (CPU minutes) or paper (appendix C.5)")
     ap.add_argument("--device", help="auto (default: CUDA if available), cpu, cuda")
     ap.add_argument("--checkpoint", choices=["best", "last"], help="the model reported and measured: best validation "
@@ -65,36 +69,52 @@ def main(argv=None) -> int:
     add_train_arguments(ap)
     ap.add_argument("--out", required=True, help="run folder (config, checkpoints, metrics, result)")
     ap.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    add_overwrite(ap)
     args = ap.parse_args(argv)
     for name in ("depth", "width", "batch_size", "patience", "max_epochs", "threads", "n_train", "n_val", "n_test"):
         v = getattr(args, name)
         if v is not None and v < 1:
             ap.error(f"--{name.replace('_', '-')}: expected an integer >= 1, got {v}")
-    if args.seed is not None and args.seed < 0:
-        ap.error(f"--seed: expected an integer >= 0, got {args.seed}")
-    for name in ("weight_decay", "lr"):
+    for name, top in (("weight_decay", 100.0), ("lr", 100.0)):
         v = getattr(args, name)
-        if v is not None and (not math.isfinite(v) or v < 0 or (name == "lr" and v == 0)):
-            ap.error(f"--{name.replace('_', '-')}: expected a finite {'positive' if name == 'lr' else 'non-negative'} "
-                     f"number, got {v}")
+        if v is not None and (not math.isfinite(v) or v < 0 or (name == "lr" and v == 0) or v > top):
+            ap.error(f"--{name.replace('_', '-')}: expected a {'positive' if name == 'lr' else 'non-negative'} "
+                     f"number <= {top:g}, got {v}")
+    if args.threads is not None:
+        args.threads = capped(ap.prog, "--threads", args.threads)
+    from nets.runtime import resolve_device
+    if args.device is not None:
+        try:
+            resolve_device(args.device)
+        except ValueError as exc:
+            ap.error(f"--{exc}")
     from pathlib import Path
     if args.resume and not (Path(args.out) / "config.json").exists():
         ap.error(f"--resume: {args.out} holds no run to resume (no config.json)")
     from nets.data import DataError
     def run():
+        import torch
+
         from nets.models import build_model
         cfg = config_from_args(args)
-        build_model(cfg.model, cfg.depth, cfg.width)  # validates the model name and options early
-        return cfg, train(cfg, resume=args.resume)
+        with torch.device("meta"):   # validates the model name and options early, allocating nothing
+            build_model(cfg.model, cfg.depth, cfg.width)
+        return cfg, train(cfg, resume=args.resume, overwrite=args.overwrite)
 
-    out, rc = run_or_exit(ap.prog, run, (TrainError, DataError, ValueError))
-    if rc:
-        return rc
-    cfg, res = out
+    from nets.runs import TrainDiverged
+    try:
+        cfg, res = run()
+    except TrainDiverged as exc:   # the run had started: its folder is kept, and this is not an input error
+        print(f"{ap.prog}: error: {exc}", file=sys.stderr)
+        return 1
+    except (TrainError, DataError, ValueError) as exc:
+        print(f"{ap.prog}: error: {exc}", file=sys.stderr)
+        return 2
     print(f"{cfg.out}: best epoch {res['best_epoch']}, val acc {res['val_acc']:.4f}, test acc {res['test_acc']:.4f} "
           f"({res['stop_reason']})")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m nets.train"))

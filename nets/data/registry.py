@@ -87,4 +87,7 @@ def load_dataset(spec: str, data_root=None, seed: int = 0, **overrides) -> Image
     if bad:
         raise DataError(f"dataset {spec!r}: option(s) {bad} must be numbers, got "
                         + ", ".join(f"{k}={opts[k]!r}" for k in bad))
+    s = {**fixed, **opts}.get("seed")
+    if s is not None and not (isinstance(s, int) and 0 <= s < 2**32):
+        raise DataError(f"dataset {spec!r}: seed: expected an integer in [0, 2**32), got {s!r}")
     return entry.loader(**fixed, **opts)

@@ -87,6 +87,14 @@ def synthetic(kind: str, n_train: int = 10000, n_val: int = 1000, n_test: int = 
         raise DataError(f"synthetic kind: expected 'grf' or 'deadleaves', got {kind!r}")
     for name, v in (("n_train", n_train), ("n_val", n_val), ("n_test", n_test), ("K", K), ("C", C), ("H", H), ("W", W)):
         _check_size(name, v)
+    if not 0 <= seed < 2**32:
+        raise DataError(f"seed: expected an integer in [0, 2**32), got {seed}")
+    from infra.resources import ResourceError, require_memory
+    try:   # float64 noise, its complex128 FFT and the float32 result: ~40 bytes per pixel value
+        require_memory(40.0 * (n_train + n_val + n_test) * C * H * W,
+                       f"synthetic {kind} with n={n_train + n_val + n_test} images of {C}x{H}x{W}")
+    except ResourceError as exc:
+        raise DataError(str(exc)) from None
     config = dict(dataset=f"synthetic-{kind}", n_train=n_train, n_val=n_val, n_test=n_test, seed=seed, K=K, C=C, H=H,
                   W=W, version=1, **({"alpha": alpha, "gamma": gamma, "rho": rho} if kind == "grf" else {"r_min": r_min}))
 

@@ -14,7 +14,7 @@ def run_experiment(name: str, ctx: Context, runner: Runner = Runner()) -> dict:
     """Run one experiment (its prerequisites first, if their results are missing); returns its result."""
     exp = get_experiment(name)
     for need in exp.needs:
-        if not (ctx.out / "experiments" / f"{need}.json").exists():
+        if load_result(ctx.out, need) is None:
             run_experiment(need, ctx, runner)
     p = params(exp, ctx.preset)
     saved = load_result(ctx.out, name)
@@ -40,5 +40,12 @@ def names_for(name: str) -> list[str]:
 
 
 def load_result(out, name: str) -> dict | None:
+    """The saved result of experiment ``name`` in ``out``; None when missing or unreadable (a truncated or
+    hand-edited file is rebuilt: its tasks are cached, so that costs the analysis only)."""
     path = out / "experiments" / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    try:
+        res = json.loads(path.read_text()) if path.exists() else None
+    except (OSError, ValueError):
+        print(f"[experiments] {path} is unreadable: rebuilding it", file=sys.stderr, flush=True)
+        return None
+    return res if isinstance(res, dict) else None

@@ -40,6 +40,15 @@ def compute(cfg: StatsConfig) -> dict:
     t0 = time.time()
     data = load(cfg.dataset, data_root=cfg.data_root, seed=cfg.seed, filter=cfg.filter)
     t_load = time.time() - t0
+    if cfg.covariance:   # the (CHW)^2 complex128 covariance, accumulated and transformed: ~4 copies
+        from infra.resources import ResourceError, require_memory
+        from nets.data import DataError
+        d = int(np.prod(data.shape))
+        try:
+            require_memory(4 * 16.0 * d * d, f"the covariance of {d} features (C*H*W of {tuple(data.shape)}; "
+                           "--no-covariance skips it)")
+        except ResourceError as exc:
+            raise DataError(str(exc)) from None
     x = data.split(cfg.split)[0][: cfg.max_images]
     batches = (normalise(x[s:s + cfg.batch_size], data.mean, data.std) for s in range(0, len(x), cfg.batch_size))
     t1 = time.time()

@@ -24,6 +24,11 @@ class Map:
     n: int
     meta: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        what = ", ".join(f"{k}={v!r}" for k, v in self.meta.items() if k in ("measure", "units", "epsilon", "probes"))
+        return (f"Map(shape={tuple(np.shape(self.mean))}, n={self.n}, mean in [{np.nanmin(self.mean):.4g}, "
+                f"{np.nanmax(self.mean):.4g}]{', ' + what if what else ''})")
+
 
 class RunningMean:
     """Mean and standard error over images, fed batch by batch ``(B, ...)`` (float64, exact for any split)."""
@@ -72,9 +77,47 @@ def prepare(model: torch.nn.Module, normalise=None, device=None) -> tuple[torch.
     return model.to(device).eval(), device
 
 
+IMAGE_KEYS = ("x", "image", "images", "img", "pixel_values", "input", "inputs")
+LABEL_KEYS = ("y", "label", "labels", "target", "targets")
+_WARNED: set = set()
+
+
+def _pixels(x: torch.Tensor) -> torch.Tensor:
+    """Float images in pixel units: uint8 batches are divided by 255 (with a one-time note), other integer
+    types are refused, float types are kept (float64 models stay float64)."""
+    if x.dtype == torch.uint8:
+        if "uint8" not in _WARNED:
+            import warnings
+            _WARNED.add("uint8")
+            warnings.warn("images: uint8 batches are scaled by 1/255 to [0, 1] pixel units", stacklevel=3)
+        return x.float() / 255.0
+    if not x.is_floating_point():
+        raise ValueError(f"images: expected float images in [0, 1] or uint8 in 0..255, got {x.dtype}")
+    return x
+
+
+def split_batch(b) -> tuple:
+    """``(x, y)`` from one batch of a loader: a tensor (no labels), an ``(x, y, ...)`` tuple or list, or a dict
+    with an image key (``x``, ``image``, ``pixel_values``, ...) and optionally a label key (``y``, ``label``,
+    ``target``, ...)."""
+    if isinstance(b, dict):
+        xk = next((k for k in IMAGE_KEYS if k in b), None)
+        if xk is None:
+            raise ValueError(f"images: a dict batch needs one of the keys {IMAGE_KEYS} for the images, got keys "
+                             f"{sorted(map(str, b))[:8]}")
+        yk = next((k for k in LABEL_KEYS if k in b), None)
+        return b[xk], (b[yk] if yk is not None else None)
+    if isinstance(b, (tuple, list)):
+        if len(b) == 0:
+            raise ValueError("images: got an empty batch")
+        return b[0], (b[1] if len(b) >= 2 else None)
+    return b, None
+
+
 def iter_batches(images, labels=None, batch_size: int = 256, device="cpu"):
     """Yield ``(x, y)`` batches on ``device`` from a tensor or array ``(N, C, H, W)`` (with ``labels (N,)``),
-    or from any iterable (a ``DataLoader``) of ``x`` or ``(x, y)`` batches. ``y`` is None when there are none."""
+    or from any iterable (a ``DataLoader``) of ``x``, ``(x, y)`` or dict batches (:func:`split_batch`).
+    ``y`` is None when there are none. uint8 images are scaled to [0, 1] pixel units."""
     if isinstance(images, np.ndarray):
         images = torch.from_numpy(np.ascontiguousarray(images))
     if isinstance(labels, np.ndarray):
@@ -84,7 +127,7 @@ def iter_batches(images, labels=None, batch_size: int = 256, device="cpu"):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size: expected an integer >= 1, got {batch_size!r}")
         for s in range(0, len(images), batch_size):
-            yield (images[s:s + batch_size].to(device),
+            yield (_pixels(images[s:s + batch_size]).to(device),
                    None if labels is None else labels[s:s + batch_size].to(device))
         return
     try:
@@ -93,12 +136,27 @@ def iter_batches(images, labels=None, batch_size: int = 256, device="cpu"):
         raise ValueError(f"images: expected a tensor, an array or an iterable of batches, got "
                          f"{type(images).__name__}") from None
     for b in it:
-        x, y = (b[0], b[1]) if isinstance(b, (tuple, list)) and len(b) >= 2 else (b, None)
+        x, y = split_batch(b)
         if isinstance(x, np.ndarray):
             x = torch.from_numpy(x)
         check_images("images (a batch)", x)
-        x = x if x.is_floating_point() else x.float()   # keep float64 for float64 models
-        yield x.to(device), None if y is None else torch.as_tensor(y).long().to(device)
+        yield _pixels(x).to(device), None if y is None else torch.as_tensor(y).long().to(device)
+
+
+def keeps_mode(measure):
+    """Decorator for a measure ``f(model, ...)``: the model's ``training`` flags (and its device) are as they
+    were after the call; the measure itself works in eval mode (:func:`prepare`)."""
+    import functools
+
+    @functools.wraps(measure)
+    def wrapped(model, *args, **kwargs):
+        modes = [(m, m.training) for m in model.modules()] if isinstance(model, torch.nn.Module) else []
+        try:
+            return measure(model, *args, **kwargs)
+        finally:
+            for m, mode in modes:
+                m.training = mode
+    return wrapped
 
 
 @contextmanager

@@ -19,7 +19,7 @@ import sys
 
 import torch
 
-from nets.measures.base import Map, RunningMean, input_gradients_only, iter_batches, prepare
+from nets.measures.base import Map, RunningMean, input_gradients_only, iter_batches, keeps_mode, prepare
 from theory.dft import dft2
 
 KCHUNK = 64   # output gradients stacked at a time (K = 1000 at 224x224 would otherwise need ~25 GB)
@@ -32,6 +32,7 @@ def _progress(it, desc: str, progress: bool):
     return tqdm(it, desc=desc, unit="batch", file=sys.stderr, disable=not sys.stderr.isatty())
 
 
+@keeps_mode
 def frequency_sensitivity(model, x, y=None, *, batch_size: int = 256, loss_grad: bool = False,
                           progress: bool = False, normalise=None, device=None) -> Map:
     """Mean and standard error over images of ``|| (<grad f_k, e_cij>)_k ||_2`` (appendix C.2); returns a
@@ -72,6 +73,7 @@ def _output_gradients_norm(out: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
     return sq.sqrt()
 
 
+@keeps_mode
 def probe_sensitivity(model, x, y=None, *, probes: int = 32, batch_size: int = 64, seed: int = 0,
                       progress: bool = False, normalise=None, device=None) -> Map:
     """:func:`frequency_sensitivity` estimated from ``probes`` = m random probe directions per image.
@@ -109,6 +111,7 @@ def probe_sensitivity(model, x, y=None, *, probes: int = 32, batch_size: int = 6
     return acc.result(measure="gradient (probes)", probes=probes, units=_units(normalise))
 
 
+@keeps_mode
 def loss_gradient_sensitivity(model, x, y=None, **options) -> Map:
     """``E_x |<grad_x CE(f(x), y), e_cij>|``: :func:`frequency_sensitivity` with ``loss_grad=True``."""
     return frequency_sensitivity(model, x, y, loss_grad=True, **options)

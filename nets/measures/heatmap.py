@@ -19,8 +19,32 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from nets.measures.base import Map, RunningMean, input_gradients_only, iter_batches, prepare
+from nets.measures.base import Map, RunningMean, input_gradients_only, iter_batches, keeps_mode, prepare
 from theory.dft import conjugate_indices, dft2, idft2, signed_frequencies
+
+
+def _with_progress(items: list, desc: str, unit: str):
+    """``items`` with progress on stderr: a tqdm bar on a terminal; otherwise (logs, CI, nohup) one line with
+    the time estimate after the first item, then a line with the ETA at every tenth of the work."""
+    import sys
+    import time
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+        yield from tqdm(items, desc=desc, unit=unit[:4], file=sys.stderr)
+        return
+    n, t0, step, quiet = len(items), time.time(), max(1, len(items) // 10), False
+    for k, item in enumerate(items, 1):
+        yield item
+        dt = time.time() - t0
+        if k == 1:
+            quiet = dt * n < 10   # a job of seconds needs no progress lines
+        if quiet:
+            continue
+        if k == 1 and n > 1:
+            print(f"[{desc}] {n} {unit}: about {dt * n:.0f} s in all (from the first one, {dt:.2f} s)",
+                  file=sys.stderr, flush=True)
+        elif k % step == 0 or k == n:
+            print(f"[{desc}] {k}/{n} {unit} ({dt:.0f} s, ETA {dt / k * (n - k):.0f} s)", file=sys.stderr, flush=True)
 
 
 def _check_epsilon(epsilon) -> None:
@@ -36,6 +60,7 @@ def _signs(N: int, C: int, seed: int, published: bool, dtype, device) -> torch.T
     return torch.tensor(s if published else np.repeat(s[:, None], C, axis=1), dtype=dtype, device=device)
 
 
+@keeps_mode
 def fourier_heat_map(model, x, y=None, *, epsilon: float = 4.0, seed: int = 0, batch_size: int = 500,
                      normalise=None, max_frequency: int | None = None, device=None, progress: bool = False) -> Map:
     """Error rate of ``model`` under the grating of every frequency k (see the module docstring for the two
@@ -58,9 +83,7 @@ def fourier_heat_map(model, x, y=None, *, epsilon: float = 4.0, seed: int = 0, b
     todo = [(i, j) for i in range(H) for j in range(W) if flat[i, j] <= flat[I[i, 0], J[0, j]]
             and (max_frequency is None or (ki[i] <= max_frequency and kj[j] <= max_frequency))]
     if progress:
-        import sys
-        from tqdm import tqdm
-        todo = tqdm(todo, desc="heat map", unit="freq", file=sys.stderr, disable=not sys.stderr.isatty())
+        todo = _with_progress(todo, "heat map", "frequencies")
     with torch.no_grad():
         for i, j in todo:
             unit = np.zeros((H, W), complex)
@@ -82,6 +105,7 @@ def fourier_heat_map(model, x, y=None, *, epsilon: float = 4.0, seed: int = 0, b
                 else "input space, sign per image, unclipped"})
 
 
+@keeps_mode
 def first_order_heat_map(model, x, y=None, *, epsilon: float = 4.0, seed: int = 0, batch_size: int = 256,
                          normalise=None, device=None) -> Map:
     """The heat map's first-order counterpart: ``E_n || J_n (epsilon s_n * v_k) ||_2``, the expected change of
