@@ -70,8 +70,12 @@ def _user_call(what: str, fn, verbose: bool = False):
     """``fn()`` where ``fn`` runs the user's code (their module, factory or forward): any failure, including
     ``SystemExit`` from a stray ``sys.exit()``, becomes one AnalyzeError naming ``what`` and the cause; the
     user's own traceback is printed first only when ``verbose``."""
+    import warnings
     try:
-        return fn()
+        with warnings.catch_warnings():
+            if not verbose:   # the user's own warnings (deprecations, zero-size inits) are theirs: --verbose shows them
+                warnings.simplefilter("ignore")
+            return fn()
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # noqa: BLE001 - user code: SystemExit, SyntaxError, anything

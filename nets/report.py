@@ -35,6 +35,12 @@ def _load(path: Path):
                           "python -m nets.experiments command to rebuild it (finished training runs are kept)") from None
 
 
+def check_results(out) -> None:
+    """:class:`ReportError` naming the first saved result of ``out`` that does not parse (read only)."""
+    for f in sorted((Path(out) / "experiments").glob("*.json")) + [Path(out) / "timing.json"]:
+        _load(f)
+
+
 def build_report(out) -> Path:
     """Write ``out/report.md`` (and figures) from the JSON/NPZ results in ``out``; returns its path."""
     from nets.experiments import experiment_names, get_experiment

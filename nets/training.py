@@ -104,11 +104,10 @@ def _check_folder(run: Run, cfg: TrainConfig, resume: bool, overwrite: bool = Fa
     out = run.path
     if out.exists() and not out.is_dir():
         raise TrainError(f"--out {out}: is a file, expected a folder")
-    if not run.exists("config"):
-        try:
-            check_output_folder(out, "nets.train", overwrite)
-        except LockError as exc:
-            raise TrainError(f"--out: {exc}") from None
+    try:   # a folder of the user's (even one holding a config.json) is refused before its files are read
+        check_output_folder(out, "nets.train", overwrite)
+    except LockError as exc:
+        raise TrainError(f"--out: {exc}") from None
     if run.exists("config"):
         saved = run.saved().get("config")
         if not isinstance(saved, dict):

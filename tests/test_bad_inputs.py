@@ -68,7 +68,82 @@ def world(tmp_path_factory):
     (w / "badrun").mkdir()
     (w / "badrun" / "config.json").write_text((w / "run" / "config.json").read_text())
     (w / "badrun" / "best.pt").write_bytes((w / "run" / "best.pt").read_bytes()[:200])
+    _hostile_world(w)
     return w
+
+
+USER_FILES = {"report.md": "my notes\n", "stats.json": "{}\n", "analysis.json": "[1]\n", "config.json": "{}\n",
+              "search.json": "{}\n", "data/keep.txt": "precious\n"}
+
+
+def _hostile_world(w: Path) -> None:
+    """What #25's careless and careful users handed the CLIs: a folder of their own files, models that break
+    the contract, images that attack the reader, corrupt or foreign state."""
+    import os
+    import shutil
+
+    import torch
+    from PIL import Image
+    for name, text in USER_FILES.items():       # a folder freqsens did not write
+        (w / "userdir" / name).parent.mkdir(parents=True, exist_ok=True)
+        (w / "userdir" / name).write_text(text)
+    (w / "userfile.json").write_text('{"mine": true}\n')
+    mods = w / "mods"
+    (mods / "importboom.py").write_text("raise RuntimeError('boom at import')\n")
+    (mods / "syntaxerr.py").write_text("def f(:\n")
+    (mods / "hostile.py").write_text(
+        "import sys\nimport torch\nfrom torch import nn\n"
+        "class Wrap(nn.Module):\n"
+        "    def __init__(self, k=2, how=''):\n"
+        "        super().__init__()\n        self.lin, self.how = nn.Linear(3 * 8 * 8, k), how\n"
+        "    def forward(self, x):\n"
+        "        if self.how == 'inplace':\n            x.add_(1)\n"
+        "        if self.how == 'bigbatch' and x.shape[0] > 4:\n            raise RuntimeError('batch too large')\n"
+        "        out = self.lin(x.flatten(1))\n"
+        "        if self.how == 'nan':\n            return out * float('nan')\n"
+        "        if self.how == 'detached':\n            return out.detach()\n"
+        "        if self.how == 'integer':\n            return (out > 0).long()\n"
+        "        if self.how == 'complex':\n            return torch.complex(out, out)\n"
+        "        return out\n"
+        "def exits():\n    sys.exit(0)\n"
+        "def nan():\n    return Wrap(how='nan')\n"
+        "def detached():\n    return Wrap(how='detached')\n"
+        "def integer():\n    return Wrap(how='integer')\n"
+        "def complexout():\n    return Wrap(how='complex')\n"
+        "def zero():\n    return Wrap(k=0)\n"
+        "def inplace():\n    return Wrap(how='inplace')\n"
+        "def bigbatch():\n    return Wrap(how='bigbatch')\n")
+    torch.save(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2)), w / "whole.pt")  # pickled
+    for kind in ("fifo", "loop", "dangling", "strip", "bomb"):
+        shutil.copytree(w / "imgs", w / f"{kind}imgs")
+    os.mkfifo(w / "fifoimgs" / "a" / "x.png")
+    os.symlink(w / "loopimgs" / "a" / "x.png", w / "loopimgs" / "a" / "x.png")
+    os.symlink(w / "nowhere.png", w / "danglingimgs" / "a" / "x.png")
+    Image.new("L", (2_000_000, 1)).save(w / "stripimgs" / "a" / "x.png")
+    Image.new("1", (12_000, 12_000)).save(w / "bombimgs" / "a" / "x.png")      # 144 Mpixels in a few kB
+    import io
+    import zipfile
+    with zipfile.ZipFile(w / "bomb.npz", "w") as zf:   # declares 1e9 x 3 x 32 x 32 float64 (24 TB)
+        for name, shape, descr in (("x.npy", (10 ** 9, 3, 32, 32), "<f8"), ("y.npy", (10 ** 9,), "<i8")):
+            h = io.BytesIO()
+            np.lib.format.write_array_header_1_0(h, {"descr": descr, "fortran_order": False, "shape": shape})
+            zf.writestr(name, h.getvalue())
+    np.savez(w / "biglabel.npz", x=np.zeros((4, 3, 8, 8), np.uint8), y=np.array([0, 1, 0, 10 ** 9]))
+    # a run whose last.pt lacks the optimiser state (a foreign or hand-made checkpoint)
+    shutil.copytree(w / "run", w / "noopt")
+    ck = torch.load(w / "run" / "last.pt", weights_only=True)
+    torch.save({k: v for k, v in ck.items() if k != "optimizer"}, w / "noopt" / "last.pt")
+    (w / "noopt" / "result.json").unlink()
+    # a results folder whose experiment result does not parse
+    (w / "badexp" / "experiments").mkdir(parents=True)
+    (w / "badexp" / ".freqsens.json").write_text('{"tool": "nets.experiments"}')
+    (w / "badexp" / "experiment_config.json").write_text('{"dataset": "embedded"}')
+    (w / "badexp" / "experiments" / "depth.json").write_text('{"truncated": ')
+    # conjecture states: keys missing, or a list
+    for name, text in (("conjkeys", '{"samples": 3}'), ("conjlist", "[1, 2]")):
+        (w / name).mkdir()
+        (w / name / ".freqsens.json").write_text('{"tool": "theory.conjecture_search"}')
+        (w / name / "search.json").write_text(text)
 
 
 def T(w, *a):
@@ -109,6 +184,24 @@ CASES = {
         (["--dataset", "cifar10", "--data-root", "{w}/cifar_truncated", "--out", "{w}/o1"], "data_batch_1", "{w}/o1"),
         (["--dataset", "cifar10", "--data-root", "{w}/cifar_shape", "--out", "{w}/o1"], "CIFAR-10 file", "{w}/o1"),
         (["--dataset", "cifar10", "--data-root", "{w}/nowhere", "--out", "{w}/o1"], "CIFAR-10 not found", "{w}/o1"),
+        # issue 25: validation before any side effect, resource bombs, devices, user folders, corrupt state
+        (["--dataset", SMALL, "--seed", "100000000000000", "--out", "{w}/o1"], "--seed", "{w}/o1"),
+        (["--dataset", SMALL, "--seed", str(2 ** 64), "--out", "{w}/o1"], "--seed", "{w}/o1"),
+        (["--dataset", SMALL, "--device", "cpu:7", "--out", "{w}/o1"], "device", "{w}/o1"),
+        (["--dataset", SMALL, "--device", "meta", "--out", "{w}/o1"], "device", "{w}/o1"),
+        (["--dataset", SMALL, "--device", "mps", "--out", "{w}/o1"], "device", "{w}/o1"),
+        (["--dataset", SMALL, "--device", "cuda:5", "--out", "{w}/o1"], "device", "{w}/o1"),
+        (["--dataset", SMALL, "--lr", "1e300", "--out", "{w}/o1"], "--lr", "{w}/o1"),
+        (["--dataset", SMALL, "--depth", "4", "--width", "100000", "--out", "{w}/o1"], "--width 100000", "{w}/o1"),
+        (["--dataset", SMALL, "--depth", "100000", "--out", "{w}/o1"], "--depth 100000", "{w}/o1"),
+        (["--dataset", "synthetic:grf?H=100000", "--out", "{w}/o1"], "H=100000", "{w}/o1"),
+        (["--dataset", "synthetic:grf?n_train=100000000", "--out", "{w}/o1"], "n_train", "{w}/o1"),
+        (["--dataset", "synthetic:grf?seed=-1", "--out", "{w}/o1"], "seed", "{w}/o1"),
+        (["--dataset", SMALL, "--out", "{w}/userdir"], "--overwrite", "{w}/userdir"),
+        (["--dataset", SMALL, "--out", ""], "--out", "{w}/afile"),
+        (["--dataset", SMALL, "--out", "/"], "--out", "{w}/afile"),
+        (["--dataset", SMALL, "--depth", "2", "--width", "2", "--max-epochs", "1", "--batch-size", "20", "--resume",
+          "--out", "{w}/noopt"], "optimizer", "{w}/noopt"),
     ],
     "nets.experiments.__main__": [
         (["nope", "--out", "{w}/e1"], "name", "{w}/e1"),
@@ -123,6 +216,12 @@ CASES = {
         (["depth", "--dataset", SMALL, "--out", "{w}/afile/sub"], "--out", "{w}/afile"),
         (["depth", "--dataset", "cifar10", "--data-root", "{w}/cifar_truncated", "--out", "{w}/e1"], "data_batch_1",
          "{w}/e1"),
+        (["depth", "--dataset", SMALL, "--out", "{w}/userdir"], "--overwrite", "{w}/userdir"),
+        (["depth", "--dataset", SMALL, "--out", ""], "--out", "{w}/afile"),
+        (["depth", "--dataset", SMALL, "--out", "/"], "--out", "{w}/afile"),
+        (["depth", "--dataset", SMALL, "--scheduler", "tcp://127.0.0.1:1", "--out", "{w}/e1"], "--scheduler", "{w}/e1"),
+        (["depth", "--dataset", SMALL, "--scheduler", "not an address", "--out", "{w}/e1"], "--scheduler", "{w}/e1"),
+        (["depth", "--dataset", SMALL, "--device", "meta", "--out", "{w}/e1"], "device", "{w}/e1"),
     ],
     "nets.stats": [
         (["--dataset", "synthetic:grf?alpha=abc", "--out", "{w}/s1"], "alpha", "{w}/s1"),
@@ -138,6 +237,11 @@ CASES = {
         (["--dataset", SMALL, "--out", "{w}/afile/sub"], "--out", "{w}/afile"),
         (["--dataset", "cifar10", "--data-root", "{w}/cifar_missing", "--out", "{w}/s1"], "data_batch_2", "{w}/s1"),
         (["--dataset", "cifar10", "--data-root", "{w}/cifar_shape", "--out", "{w}/s1"], "CIFAR-10 file", "{w}/s1"),
+        (["--dataset", SMALL, "--out", "{w}/userdir"], "--overwrite", "{w}/userdir"),
+        (["--dataset", SMALL, "--out", "/"], "--out", "{w}/afile"),
+        (["--dataset", SMALL, "--seed", str(2 ** 64), "--out", "{w}/s1"], "--seed", "{w}/s1"),
+        (["--dataset", "synthetic:grf?n_train=40&n_val=10&n_test=10&H=128&W=128", "--out", "{w}/s1"], "--no-covariance",
+         "{w}/s1"),
     ],
     "nets.sensitivity": [
         (["{w}/missing"], "run_dir", "{w}/missing"),
@@ -146,10 +250,14 @@ CASES = {
         (["{w}/run", "--split", "bogus"], "--split", "{w}/run"),
         (["{w}/run", "--device", "bogus"], "device", "{w}/run"),
         (["{w}/badrun"], "best.pt", "{w}/badrun"),
+        (["{w}/run", "--device", "meta"], "device", "{w}/run"),
+        (["{w}/userdir"], "run_dir", "{w}/userdir"),
     ],
     "nets.report": [
         ([], "RESULTS_DIR", "{w}/afile"),
         (["{w}/missing"], "RESULTS_DIR", "{w}/afile"),
+        (["{w}/userdir"], "RESULTS_DIR", "{w}/userdir"),
+        (["{w}/badexp"], "depth.json", "{w}/badexp"),
     ],
     "theory.conjecture_search": [
         (["--L", "0", "--out", "{w}/c1"], "--L", "{w}/c1"),
@@ -163,6 +271,13 @@ CASES = {
         (["--samples", "8", "--out", "{w}/afile"], "--out", "{w}/afile"),
         (["--samples", "8", "--L", "3", "--resume", "--out", "{w}/conj"], "different config", "{w}/conj"),
         (["--samples", "8", "--out", "{w}/conj"], "--resume", "{w}/conj"),
+        (["--samples", "8", "--out", "{w}/userdir"], "--overwrite", "{w}/userdir"),
+        (["--samples", "8", "--out", "/"], "--out", "{w}/afile"),
+        (["--samples", "8", "--max-dim", "100000", "--out", "{w}/c1"], "--max-dim", "{w}/c1"),
+        (["--samples", "8", "--chunk", "1000000000", "--out", "{w}/c1"], "--chunk", "{w}/c1"),
+        (["--samples", "8", "--scheduler", "tcp://127.0.0.1:1", "--out", "{w}/c1"], "--scheduler", "{w}/c1"),
+        (["--samples", "8", "--resume", "--out", "{w}/conjkeys"], "--resume", "{w}/conjkeys"),
+        (["--samples", "8", "--resume", "--out", "{w}/conjlist"], "--resume", "{w}/conjlist"),
     ],
     "benchmarks.__main__": [
         (["bogus"], "NAME", "{w}/afile"),
@@ -171,6 +286,10 @@ CASES = {
         (["--min-time", "0"], "--min-time", "{w}/afile"),
         (["--threads", "x"], "--threads", "{w}/afile"),
         (["--small", "--out", "{w}/afile/r.json"], "--out", "{w}/afile"),
+        (["--small", "--out", "/dev/full"], "--out", "/dev/full"),
+        (["--small", "--out", "/dev/null"], "--out", "/dev/null"),
+        (["--small", "--out", "{w}"], "--out", "{w}/afile"),
+        (["--small", "--out", "{w}/userfile.json"], "--overwrite", "{w}/userfile.json"),
     ],
     "benchmarks.throughput": [
         (["vgg"], "models", "{w}/afile"),
@@ -178,6 +297,15 @@ CASES = {
         (["--batch", "0"], "--batch", "{w}/afile"),
         (["--device", "bogus"], "device", "{w}/afile"),
         (["--out", "{w}/afile/t.json"], "--out", "{w}/afile"),
+        (["--out", "/dev/null"], "--out", "/dev/null"),
+        (["--out", "{w}/userfile.json"], "--overwrite", "{w}/userfile.json"),
+        (["--device", "meta"], "device", "{w}/afile"),
+    ],
+    "benchmarks.gpu_check": [
+        (["--width", "-3", "--out", "{w}/g1"], "--width", "{w}/g1"),
+        (["--budget", "10", "--out", "{w}/g1"], "--budget", "{w}/g1"),
+        (["--out", "{w}/userdir"], "--overwrite", "{w}/userdir"),
+        (["--device", "meta", "--out", "{w}/g1"], "device", "{w}/g1"),
     ],
     "nets.analyze": [
         (["--model", "nosuchmodule:f", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
@@ -207,12 +335,43 @@ CASES = {
           "--out", "{w}/a1"], "--probes", "{w}/a1"),
         (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/afile"], "--out",
          "{w}/afile"),
+        (["--model", "importboom:f", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+        (["--model", "syntaxerr:f", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+        (["--model", ".badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+        (["--model", "hostile:exits", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "sys.exit", "{w}/a1"),
+        (["--model", "hostile:nan", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "non-finite", "{w}/a1"),
+        (["--model", "hostile:detached", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "detached", "{w}/a1"),
+        (["--model", "hostile:integer", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "floating-point", "{w}/a1"),
+        (["--model", "hostile:complexout", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "floating-point", "{w}/a1"),
+        (["--model", "hostile:zero", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "0 outputs", "{w}/a1"),
+        (["--model", "hostile:inplace", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+        (["--model", "hostile:bigbatch", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "batch of 6", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--mean", "127", "127", "127", "--std", "60", "60", "60", "--out", "{w}/a1"], "--mean", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--mean", "0.5", "0.5", "0.5", "--std", "1e-9", "1e-9", "1e-9", "--out", "{w}/a1"], "--std", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--mean", "1e9", "0", "0", "--std", "1", "1", "1", "--out", "{w}/a1"], "--mean", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/userdir"], "--overwrite", "{w}/userdir"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--out", "/"], "--out", "{w}/afile"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--device", "meta", "--out", "{w}/a1"], "device", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--weights", "{w}/whole.pt", "--out", "{w}/a1"], "state_dict", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "100000", "--out", "{w}/a1"], "--size", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/fifoimgs", "--size", "8", "--out", "{w}/a1"], "x.png", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/loopimgs", "--size", "8", "--out", "{w}/a1"], "x.png", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/danglingimgs", "--size", "8", "--out", "{w}/a1"], "x.png", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/stripimgs", "--size", "8", "--out", "{w}/a1"], "x.png", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "folder:{w}/bombimgs", "--size", "8", "--out", "{w}/a1"], "x.png", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "npz:{w}/bomb.npz", "--out", "{w}/a1"], "bomb.npz", "{w}/a1"),
+        (["--model", "badmods:good", "--data", "npz:{w}/biglabel.npz", "--out", "{w}/a1"], "labels", "{w}/a1"),
     ],
     "theory.check": [
         (["--instances", "0"], "--instances", "{w}/afile"),
         (["--only", "bogus"], "--only", "{w}/afile"),
         (["--seed", "-1"], "--seed", "{w}/afile"),
         (["--json", "{w}/afile/sub.json", "--only", "dft-dense", "--instances", "1"], "--json", "{w}/afile"),
+        (["--json", "/dev/full", "--only", "dft-dense", "--instances", "1"], "--json", "/dev/full"),
+        (["--json", "/dev/null", "--only", "dft-dense", "--instances", "1"], "--json", "/dev/null"),
+        (["--json", "{w}", "--only", "dft-dense", "--instances", "1"], "--json", "{w}/afile"),
+        (["--json", "{w}/userfile.json", "--only", "dft-dense", "--instances", "1"], "--overwrite", "{w}/userfile.json"),
+        (["--json", "", "--only", "dft-dense", "--instances", "1"], "--json", "{w}/afile"),
     ],
 }
 

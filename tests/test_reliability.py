@@ -251,3 +251,91 @@ def test_corrupt_state_files_are_rebuilt_or_reported(tmp_path):
     p = _depth_sweep(tmp_path, out)
     assert p.returncode == 2 and "experiment_config.json is unreadable" in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
+
+
+def _train(tmp_path, out, *extra, envx=None, **kw):
+    return subprocess.run([sys.executable, "-m", "nets.train", "--dataset", SMALL, "--depth", "2", "--width", "2",
+                           "--batch-size", "20", "--out", str(out), *extra], capture_output=True, text=True,
+                          timeout=300, env={**env(tmp_path), **(envx or {})}, **kw)
+
+
+def test_kill_between_config_and_first_checkpoint_resumes(tmp_path):
+    """SIGKILL right after config.json is written (before any checkpoint): a plain re-run names --resume, and
+    --resume finishes the run with the same result as an uninterrupted one; a dead writer's temp file is
+    removed on the next start."""
+    out = tmp_path / "r"
+    p = _train(tmp_path, out, "--max-epochs", "2", envx={"FREQSENS_CRASH_AT": "config:1"})
+    assert p.returncode == -9 and (out / "config.json").exists() and not (out / "best.pt").exists()
+    (out / ".last.pt.abc123.tmp").write_bytes(b"half a checkpoint")   # what a kill inside atomic_write leaves
+    p = _train(tmp_path, out, "--max-epochs", "2")
+    assert p.returncode == 2 and "--resume" in p.stderr
+    p = _train(tmp_path, out, "--max-epochs", "2", "--resume")
+    assert p.returncode == 0, p.stderr
+    assert not list(out.glob(".*.tmp"))
+    ref = _train(tmp_path, tmp_path / "ref", "--max-epochs", "2")
+    assert ref.returncode == 0
+    a, b = (json.loads((d / "result.json").read_text()) for d in (out, tmp_path / "ref"))
+    assert (a["test_acc"], a["val_acc"], a["test_loss"]) == (b["test_acc"], b["val_acc"], b["test_loss"])
+
+
+@pytest.mark.parametrize("sig, code", [("SIGTERM", 143), ("SIGINT", 130)])
+def test_signals_exit_with_shell_codes_and_resume(tmp_path, sig, code):
+    """SIGTERM -> exit 143 and SIGINT -> exit 130 with one line (no traceback); --resume then finishes."""
+    import signal
+    out = tmp_path / "r"
+    proc = subprocess.Popen([sys.executable, "-m", "nets.train", "--dataset", "synthetic:grf?n_train=2000&n_val=10&n_test=10&H=16&W=16",
+                             "--depth", "3", "--width", "8", "--batch-size", "20", "--max-epochs", "50", "--out", str(out)],
+                            stderr=subprocess.PIPE, text=True, env=env(tmp_path))
+    deadline = time.time() + 120
+    while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text():
+        assert time.time() < deadline and proc.poll() is None
+        time.sleep(0.2)
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=60)
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("[train]")]
+    assert proc.returncode == code and "Traceback" not in err and len(lines) == 1 and sig in lines[0], err[-2000:]
+    p = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", "synthetic:grf?n_train=2000&n_val=10&n_test=10&H=16&W=16",
+                        "--depth", "3", "--width", "8", "--batch-size", "20", "--max-epochs", "2", "--resume",
+                        "--out", str(out)], capture_output=True, text=True, timeout=300, env=env(tmp_path))
+    assert p.returncode == 2 and "different config" in p.stderr   # max_epochs is part of the run's identity
+    p = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", "synthetic:grf?n_train=2000&n_val=10&n_test=10&H=16&W=16",
+                        "--depth", "3", "--width", "8", "--batch-size", "20", "--max-epochs", "50", "--resume",
+                        "--out", str(out)], capture_output=True, text=True, timeout=600, env=env(tmp_path))
+    assert p.returncode == 0, p.stderr[-2000:]
+
+
+def test_an_unrelated_folder_is_left_byte_identical_by_every_cli(tmp_path):
+    """A folder of the user's files given as the output of every writing CLI: refused (exit 2, one line naming
+    --overwrite), every file byte-identical and no file added."""
+    import hashlib
+    d = tmp_path / "mine"
+    for name, text in {"report.md": "notes", "stats.json": "{}", "config.json": "{}", "search.json": "{}",
+                       "analysis.json": "[]", "sub/keep.txt": "x"}.items():
+        (d / name).parent.mkdir(parents=True, exist_ok=True)
+        (d / name).write_text(text)
+
+    def digest():
+        return {str(p.relative_to(d)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.rglob("*"))
+                if p.is_file()}
+    before = digest()
+    (tmp_path / "m.py").write_text("import torch\ndef f():\n    return torch.nn.Sequential(torch.nn.Flatten(), "
+                                   "torch.nn.Linear(3 * 8 * 8, 2))\n")
+    from PIL import Image
+    for c in ("a", "b"):
+        (tmp_path / "imgs" / c).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((8, 8, 3), 50 * i + 100 * (c == "b"), np.uint8)).save(tmp_path / "imgs" / c / f"{i}.png")
+    calls = [["nets.train", "--dataset", SMALL, "--out", str(d)],
+             ["nets.experiments", "depth", "--dataset", SMALL, "--preset", "tiny", "--out", str(d)],
+             ["nets.stats", "--dataset", SMALL, "--out", str(d)],
+             ["nets.analyze", "--model", "m:f", "--dataset", f"folder:{tmp_path / 'imgs'}", "--size", "8", "--out", str(d)],
+             ["theory.conjecture_search", "--samples", "8", "--out", str(d)],
+             ["benchmarks.gpu_check", "--dry", "--out", str(d)]]
+    for argv in calls:
+        p = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                           env={**env(tmp_path), "PYTHONPATH": f"{tmp_path}:{os.getcwd()}"})
+        lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+        assert p.returncode == 2 and len(lines) == 1 and "--overwrite" in lines[0], (argv[0], p.stderr[-1000:])
+        assert digest() == before, argv[0]
+        assert sorted(x.name for x in d.iterdir()) == sorted(["report.md", "stats.json", "config.json", "search.json",
+                                                              "analysis.json", "sub"]), argv[0]

@@ -22,8 +22,9 @@ def main(argv=None) -> int:
     if not (Path(args.results) / "experiment_config.json").is_file():
         ap.error(f"RESULTS_DIR: expected one folder written by python -m nets.experiments, got {args.results!r}")
     from infra.io import FolderLock, LockError
-    from nets.report import ReportError
+    from nets.report import ReportError, check_results
     try:
+        check_results(args.results)   # corrupt results are named before the folder is touched
         if args.summary:
             print("\n".join(verdict_table(args.results, figures=False)))
             return 0

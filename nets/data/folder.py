@@ -63,7 +63,11 @@ def _load_image(path: Path, size: int) -> np.ndarray:
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):   # a FIFO would block forever, a device never end
             raise DataError(f"{path}: not a regular file")
-        with Image.open(path) as im:
+        import warnings
+        with warnings.catch_warnings():   # Pillow's own bomb warning: the size check below decides
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
             w, h = w0, h0 = im.size   # from the header: checked before a single pixel is decoded
             if min(w, h) < 1:
                 raise DataError(f"{path}: empty image")

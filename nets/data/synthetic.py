@@ -92,7 +92,7 @@ def synthetic(kind: str, n_train: int = 10000, n_val: int = 1000, n_test: int = 
     from infra.resources import ResourceError, require_memory
     try:   # float64 noise, its complex128 FFT and the float32 result: ~40 bytes per pixel value
         require_memory(40.0 * (n_train + n_val + n_test) * C * H * W,
-                       f"synthetic {kind} with n={n_train + n_val + n_test} images of {C}x{H}x{W}")
+                       f"synthetic {kind} with n_train+n_val+n_test={n_train + n_val + n_test}, C={C}, H={H}, W={W}")
     except ResourceError as exc:
         raise DataError(str(exc)) from None
     config = dict(dataset=f"synthetic-{kind}", n_train=n_train, n_val=n_val, n_test=n_test, seed=seed, K=K, C=C, H=H,

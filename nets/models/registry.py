@@ -57,6 +57,9 @@ def get_model_spec(name: str) -> ModelSpec:
     return _REGISTRY.get(name)   # raises, listing the registered names
 
 
+MAX_DEPTH = 1000   # layers: beyond it only building the model takes minutes (and nothing deeper was ever trained)
+
+
 def build_model(name: str, depth: int | None = None, width: int | None = None, in_channels: int = 3,
                 classes: int = 10, size=(32, 32), **kw) -> nn.Module:
     """Build a registered model. ``depth`` / ``width``: None gives the family's default; a value for a
@@ -67,6 +70,8 @@ def build_model(name: str, depth: int | None = None, width: int | None = None, i
             continue
         if isinstance(v, bool) or not isinstance(v, int) or v < 1:
             raise ValueError(f"{arg}: expected an integer >= 1, got {v!r}")
+        if arg == "depth" and v > MAX_DEPTH:
+            raise ValueError(f"depth: expected an integer in 1..{MAX_DEPTH}, got {v} (--depth {v})")
         if not used:
             raise ValueError(f"{arg}: model {name!r} does not take a {arg} (its {arg} is fixed by its name); "
                              f"leave --{arg} out")

@@ -29,8 +29,8 @@ class CifarResNet(nn.Module):
 
     def __init__(self, depth: int = 20, in_channels: int = 3, classes: int = 10, width: int = 16):
         super().__init__()
-        if (depth - 2) % 6 or depth < 8:
-            raise ValueError(f"depth: CIFAR ResNets have depth 6n + 2 (20, 32, 44, 56, ...), got {depth}")
+        if (depth - 2) % 6 or depth < 8 or depth > 1202:
+            raise ValueError(f"depth: CIFAR ResNets have depth 6n + 2 from 8 to 1202 (20, 32, 44, 56, ...), got {depth}")
         n = (depth - 2) // 6
         w0 = width
         layers, c = [nn.Conv2d(in_channels, w0, 3, 1, 1, bias=False), nn.BatchNorm2d(w0), nn.ReLU()], w0
