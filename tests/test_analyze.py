@@ -156,3 +156,104 @@ def test_readme_example_runs(tmp_path):
         assert (out / f).exists(), f
     res = json.loads((out / "analysis.json").read_text())
     assert res["images"] == 8 and res["shape"] == [3, 32, 32] and res["heatmap"]["max_frequency"] is None
+
+
+def _run_analyze(tmp_path, *args):
+    return subprocess.run([sys.executable, "-m", "nets.analyze", *args], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path, env=env(tmp_path, PYTHONPATH=str(tmp_path)))
+
+
+def test_analyze_warns_and_shows_the_untrained_twin(tmp_path):
+    """An untrained model, no --size: the report and stderr warn (size default, accuracy at chance, twin as close
+    to tau as the model); the twin is measured and sits next to the model in the table and the radial figure.
+    --size far from the images' own size is warned about too."""
+    write_folder(tmp_path / "imgs", n=6, size=(40, 44))
+    (tmp_path / "m.py").write_text("import torch\ndef f():\n    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, "
+                                   "padding=1), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 32 * 32, 2))\n")
+    p = _run_analyze(tmp_path, "--model", "m:f", "--dataset", f"folder:{tmp_path / 'imgs'}", "--out", "a")
+    assert p.returncode == 0, p.stderr[-2000:]
+    res = json.loads((tmp_path / "a" / "analysis.json").read_text())
+    warns = " ".join(res["warnings"])
+    acc = res["accuracy"]
+    assert "--size not given" in warns and (acc["accuracy"] <= acc["chance"] + 0.05) == ("against chance" in warns)
+    assert "--size not given" in p.stderr and "warning:" in p.stderr
+    assert "twin" in res and res["twin"]["n_images"] == 12 and (tmp_path / "a" / "radial.png").exists()
+    assert (tmp_path / "a" / "sensitivity_untrained.npz").exists()
+    report = (tmp_path / "a" / "report.md").read_text()
+    assert "## Warnings: read these first" in report and "untrained twin" in report
+    twin_close = res["twin"]["similarity"]["spearman_tau"] >= res["gradient"]["similarity"]["spearman_tau"] - 0.05
+    assert twin_close == ("agrees with tau as much" in warns)
+    p = _run_analyze(tmp_path, "--model", "m:f", "--dataset", f"folder:{tmp_path / 'imgs'}", "--size", "32",
+                     "--no-twin", "--out", "b")
+    assert p.returncode == 0, p.stderr[-2000:]
+    res = json.loads((tmp_path / "b" / "analysis.json").read_text())
+    assert "twin" not in res and any("--size 32: the images' shorter sides have a median of 41" in w for w in res["warnings"])
+
+
+def test_stratified_sampling_keeps_class_shares():
+    """--max-images / --heat-images: every class in proportion (within one image), sorted, unique, seeded."""
+    from nets.analysis import stratified
+    y = np.repeat([0, 1, 2, 3, 4], [64, 36, 50, 2, 48])
+    for n in (5, 17, 100, 199):
+        idx = stratified(y, n, seed=3)
+        assert len(idx) == n and len(set(idx)) == n and np.all(np.diff(idx) > 0)
+        counts = np.bincount(y[idx], minlength=5)
+        assert np.all(np.abs(counts - n * np.bincount(y) / len(y)) <= 1), counts
+        assert np.array_equal(idx, stratified(y, n, seed=3))
+    assert np.array_equal(stratified(y, 500), np.arange(len(y)))
+
+
+def test_measures_meet_pytorch_users_where_they_are():
+    """Dict batches (named key), uint8 batches scaled by 1/255, labels taken from the loader by the heat map,
+    the model's training flag restored, a short Map repr, fourier_stats on a DataLoader."""
+    from nets.measures import fourier_heat_map
+    from theory.spectra import fourier_stats, tau
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                                torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 3))
+    x8 = torch.randint(0, 256, (12, 3, 6, 6), dtype=torch.uint8)
+    y = torch.arange(12) % 3
+    x = x8.float() / 255
+    ref = frequency_sensitivity(model, x)
+    model.train()
+    dict_loader = [{"image": x8[:6], "label": y[:6]}, {"image": x8[6:], "label": y[6:]}]
+    S = frequency_sensitivity(model, dict_loader)
+    assert model.training and all(m.training for m in model.modules())
+    assert np.allclose(S.mean, ref.mean, rtol=1e-5) and S.n == 12
+    with pytest.raises(ValueError, match="keys"):
+        frequency_sensitivity(model, [{"pixels": x}])
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=5)
+    hm = fourier_heat_map(model, loader, epsilon=1.0, max_frequency=1)
+    assert hm.n == 12 and model.training
+    r = repr(hm)
+    assert len(r) < 200 and r.startswith("Map(shape=(6, 6), n=12")
+    assert np.allclose(fourier_stats(loader).tau, tau(x.numpy()))
+
+
+def test_weights_files_as_users_have_them(tmp_path):
+    """--weights: a plain state dict, one under "state_dict", DataParallel's "module." prefix all load; a
+    mismatch names the missing and unexpected keys; a pickled whole model says to save a state_dict."""
+    from nets.analysis import AnalyzeError, load_model
+    (tmp_path / "wm.py").write_text("import torch\ndef f():\n    return torch.nn.Sequential(torch.nn.Flatten(), "
+                                    "torch.nn.Linear(12, 2))\ndef g():\n    return torch.nn.Sequential(torch.nn.Flatten(), "
+                                    "torch.nn.Linear(12, 2), torch.nn.ReLU(), torch.nn.Linear(2, 2))\n")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        torch.manual_seed(1)
+        src = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(12, 2))
+        sd = src.state_dict()
+        for name, obj in (("plain", sd), ("wrapped", {"state_dict": sd, "epoch": 3}),
+                          ("dp", {f"module.{k}": v for k, v in sd.items()})):
+            torch.save(obj, tmp_path / f"{name}.pt")
+            m = load_model("wm:f", str(tmp_path / f"{name}.pt"))
+            assert torch.equal(m[1].weight, src[1].weight), name
+        with pytest.raises(AnalyzeError, match=r"missing 2: 3.weight, 3.bias"):
+            load_model("wm:g", str(tmp_path / "plain.pt"))
+        torch.save({**sd, "extra.weight": torch.zeros(1)}, tmp_path / "extra.pt")
+        with pytest.raises(AnalyzeError, match=r"unexpected 1: extra.weight"):
+            load_model("wm:f", str(tmp_path / "extra.pt"))
+        torch.save(src, tmp_path / "whole.pt")
+        with pytest.raises(AnalyzeError, match="state_dict"):
+            load_model("wm:f", str(tmp_path / "whole.pt"))
+    finally:
+        sys.path.remove(str(tmp_path))
