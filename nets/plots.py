@@ -39,9 +39,10 @@ def plot_map(S: np.ndarray, path, title: str, se: np.ndarray | None = None, unit
              vmin: float | None = None, vmax: float | None = None, label: str = "sensitivity") -> None:
     """The one figure of a per-frequency map ``S (C, H, W)`` (FFT order): left, log10 of its channel mean with
     DC at the centre on signed-frequency axes and a colour bar (``vmin``/``vmax`` fix the scale, in log10
-    units; default: the map's own range); right, its radial curve (exact radii, ``r > 0``) on log-log axes as
-    in the paper's Figs. 3a/4a/5a (raw averages, no smoothing), with +- 2 standard errors when ``se`` is given.
-    Saved atomically to ``path``."""
+    units; default: a fixed span of 3 decades below the map's maximum, stated on the bar, so a flat map of
+    noise looks flat); right, its radial curve (exact radii, ``r > 0``) on log-log axes as in the paper's
+    Figs. 3a/4a/5a (raw averages, no smoothing), with +- 2 standard errors when ``se`` is given, on a y range
+    of at least one decade. Saved atomically to ``path``."""
     from infra.io import atomic_save_figure
     from nets.measures.radial import radial_curve
     plt = use_agg()
@@ -49,9 +50,14 @@ def plot_map(S: np.ndarray, path, title: str, se: np.ndarray | None = None, unit
     m = S.mean(0) if S.ndim == 3 else S
     H, W = m.shape
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
-    im = a.imshow(np.log10(np.fft.fftshift(m) + 1e-30), origin="lower", extent=fft_extent(H, W), cmap="viridis",
-                  vmin=vmin, vmax=vmax)
-    fig.colorbar(im, ax=a, label=f"log10 {label}" + (f" ({units})" if units else ""))
+    logm = np.log10(np.fft.fftshift(m) + 1e-30)
+    fixed = vmin is None and vmax is None
+    if fixed:
+        vmax = float(logm.max())
+        vmin = vmax - 3
+    im = a.imshow(logm, origin="lower", extent=fft_extent(H, W), cmap="viridis", vmin=vmin, vmax=vmax)
+    fig.colorbar(im, ax=a, label=f"log10 {label}" + (f" ({units})" if units else "")
+                 + ("\n(3 decades below the maximum)" if fixed else ""))
     a.set(title=f"{title}\nchannel mean, DC at the centre", xlabel="k_j (cycles per image)", ylabel="k_i")
     r, g = radial_curve(S)
     keep = (r > 0) & (g > 0)
@@ -62,6 +68,10 @@ def plot_map(S: np.ndarray, path, title: str, se: np.ndarray | None = None, unit
         b.fill_between(r[keep], lo[keep], (g + 2 * gs)[keep], alpha=0.3, color="C0", label="+- 2 standard errors")
     b.set(xscale="log", yscale="log", xlabel="r = |k| (log)", ylabel=f"radial average of the {label} (log)",
           title="radial curve (r > 0, log-log)")
+    lo, hi = b.get_ylim()
+    if hi / lo < 10:   # at least one decade: a 3 % wiggle must not fill the panel
+        mid = np.sqrt(lo * hi)
+        b.set_ylim(mid / np.sqrt(10), mid * np.sqrt(10))
     b.legend(fontsize=8)
     for ax in (a, b):
         ax.title.set_fontsize(9)

@@ -72,7 +72,7 @@ def compute(cfg: StatsConfig) -> dict:
 
 def plot(res: dict, out: Path, title: str) -> list[str]:
     from infra.io import atomic_save_figure
-    from nets.plots import spectrum_image, use_agg
+    from nets.plots import fft_extent, spectrum_image, use_agg
     plt = use_agg()
     written = []
 
@@ -87,9 +87,19 @@ def plot(res: dict, out: Path, title: str) -> list[str]:
             ax.semilogy(res[f"cov_{key}_r"], res[f"cov_{key}_mean_abs"], ".-", ms=3)
             ax.set(xlabel="r = |(c,i,j) - (c',i',j')|", ylabel="E[|Sigma| : distance r]", title=f"{title} {label}")
             save(fig, name)
-    fig, ax = plt.subplots(figsize=(4, 4))
-    ax.imshow(spectrum_image(res["tau"]), origin="lower")
-    ax.set(title=f"{title} (c) log tau, DC at centre", xticks=[], yticks=[])
+    tau = np.asarray(res["tau"], float)
+    H, W = tau.shape[-2:]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 4))
+    a.imshow(spectrum_image(tau), origin="lower", extent=fft_extent(H, W))
+    a.set(title=f"{title} (c) log tau as RGB\n(one channel per colour, each min-max scaled)", xlabel="k_j (cycles per image)",
+          ylabel="k_i")
+    im = b.imshow(np.log10(np.fft.fftshift(tau.mean(0) if tau.ndim == 3 else tau)), origin="lower",
+                  extent=fft_extent(H, W), cmap="viridis")
+    fig.colorbar(im, ax=b, label="log10 tau (channel mean, normalised units squared)")
+    b.set(title="log10 tau, channel mean, DC at the centre", xlabel="k_j (cycles per image)", ylabel="k_i")
+    for ax in (a, b):
+        ax.title.set_fontsize(9)
+    fig.tight_layout()
     save(fig, "fig1c_tau.png")
     pl = res["power_law"]
     r, t = res["tau_radial_r"], res["tau_radial"]
