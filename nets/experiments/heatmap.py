@@ -39,50 +39,61 @@ def _pooled(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
 
 
 def run(ctx, p, runner) -> dict:
+    """One task per model (the depth experiment's seed-0 natural runs), spread over the runner's workers
+    like the training tasks: the maps do not depend on which process computes them."""
     import sys
+    depth = json.loads((ctx.out / "experiments" / "depth.json").read_text())
+    rows = [r for r in depth["runs"] if "error" not in r and r.get("seed") == 0 and r.get("data", "natural") == "natural"
+            and (p["heat_depths"] is None or r.get("depth") in p["heat_depths"])]
+    print(f"[experiments] heatmap: {len(rows)} model(s) on {runner.workers} worker(s)", file=sys.stderr, flush=True)
+    if runner.workers > 1 or runner.scheduler:
+        from infra.parallel import Executor
+        with Executor(runner.workers, runner.scheduler) as ex:
+            return {"maps": ex.map(heat_maps, rows, [p] * len(rows), [True] * len(rows))}
+    return {"maps": [heat_maps(r, p) for r in rows]}
 
+
+def heat_maps(r: dict, p: dict, worker: bool = False) -> dict:
+    """The heat map and first-order map of one trained run ``r`` (a depth-experiment row) on its test images,
+    each from two halves of them (split-half reliability); saved next to the run. ``worker``: one torch
+    thread (the process shares the machine with the other workers)."""
     import torch
 
     from nets.measures import first_order_heat_map, fourier_heat_map
     from nets.runs import Run
-    depth = json.loads((ctx.out / "experiments" / "depth.json").read_text())
-    rows = [r for r in depth["runs"] if "error" not in r and r.get("seed") == 0 and r.get("data", "natural") == "natural"
-            and (p["heat_depths"] is None or r.get("depth") in p["heat_depths"])]
-    out, data = [], None
-    for i, r in enumerate(rows):
-        print(f"[experiments] heatmap: {i + 1}/{len(rows)} ({Path(r['run']).name})", file=sys.stderr, flush=True)
-        model, cfg, data = Run(r["run"]).load_trained(data=data)   # one dataset for every depth
-        xt, yt = data.split("test")
-        n = min(p["heat_images"], len(xt))
-        pixels = xt[:n].astype(np.float32) / (255.0 if xt.dtype == np.uint8 else 1.0)
-        if pixels.min() < 0 or pixels.max() > 1:
-            out.append({"run": r["run"], "depth": r.get("depth"), "skipped": "images are not in [0, 1] pixels"})
-            continue
-        x, y = torch.from_numpy(pixels), torch.from_numpy(yt[:n].astype(np.int64))
-        parts, norm = (slice(0, n // 2), slice(n // 2, n)), (data.mean, data.std)   # two halves: reliability
-        halves = [fourier_heat_map(model, x[s], y[s], epsilon=p["epsilon"], normalise=norm, seed=k)
-                  for k, s in enumerate(parts)]
-        hm = _pooled(halves[0].mean, halves[1].mean, n)
-        se = float(np.nanmax(np.sqrt(hm * (1 - hm) / n)))
-        atomic_write(Path(r["run"]) / "heatmap.npy", lambda f, m=hm: np.save(f, m))
-        S = np.load(Path(r["run"]) / "sensitivity.npz", allow_pickle=False)["mean"].mean(0)
-        reliability = _spearman(halves[0].mean.ravel(), halves[1].mean.ravel())
-        fo = [first_order_heat_map(model, x[s], epsilon=p["epsilon"], normalise=norm, seed=k).mean
+    if worker:
+        from nets.runtime import configure
+        configure(1)
+    model, cfg, data = Run(r["run"]).load_trained()
+    xt, yt = data.split("test")
+    n = min(p["heat_images"], len(xt))
+    pixels = xt[:n].astype(np.float32) / (255.0 if xt.dtype == np.uint8 else 1.0)
+    if pixels.min() < 0 or pixels.max() > 1:
+        return {"run": r["run"], "depth": r.get("depth"), "skipped": "images are not in [0, 1] pixels"}
+    x, y = torch.from_numpy(pixels), torch.from_numpy(yt[:n].astype(np.int64))
+    parts, norm = (slice(0, n // 2), slice(n // 2, n)), (data.mean, data.std)   # two halves: reliability
+    halves = [fourier_heat_map(model, x[s], y[s], epsilon=p["epsilon"], normalise=norm, seed=k)
               for k, s in enumerate(parts)]
-        fo_map = _pooled(fo[0], fo[1], n)
-        fo_rel = _spearman(fo[0].ravel(), fo[1].ravel())
-        atomic_write(Path(r["run"]) / "first_order.npy", lambda f, m=fo_map: np.save(f, m))
-        out.append({"run": r["run"], "depth": r.get("depth"), "test_acc": r.get("test_acc"), "n_images": n,
-                    "epsilon": p["epsilon"], "clean_error": 1 - r.get("test_acc", float("nan")),
-                    "mean_error": float(np.nanmean(hm)), "max_se": se, "split_half_spearman": reliability,
-                    "noise": bool(not reliability >= RELIABLE),
-                    "spearman_heatmap_vs_sensitivity": float("nan") if not reliability >= RELIABLE else
-                    _spearman(hm.ravel(), S.ravel()),
-                    "first_order_split_half_spearman": fo_rel,
-                    "spearman_first_order_vs_sensitivity": _spearman(fo_map.ravel(), S.ravel()),
-                    "spearman_first_order_vs_heatmap": float("nan") if not reliability >= RELIABLE else
-                    _spearman(fo_map.ravel(), hm.ravel())})
-    return {"maps": out}
+    hm = _pooled(halves[0].mean, halves[1].mean, n)
+    se = float(np.nanmax(np.sqrt(hm * (1 - hm) / n)))
+    atomic_write(Path(r["run"]) / "heatmap.npy", lambda f, m=hm: np.save(f, m))
+    S = np.load(Path(r["run"]) / "sensitivity.npz", allow_pickle=False)["mean"].mean(0)
+    reliability = _spearman(halves[0].mean.ravel(), halves[1].mean.ravel())
+    fo = [first_order_heat_map(model, x[s], epsilon=p["epsilon"], normalise=norm, seed=k).mean
+          for k, s in enumerate(parts)]
+    fo_map = _pooled(fo[0], fo[1], n)
+    fo_rel = _spearman(fo[0].ravel(), fo[1].ravel())
+    atomic_write(Path(r["run"]) / "first_order.npy", lambda f, m=fo_map: np.save(f, m))
+    return {"run": r["run"], "depth": r.get("depth"), "test_acc": r.get("test_acc"), "n_images": n,
+            "epsilon": p["epsilon"], "clean_error": 1 - r.get("test_acc", float("nan")),
+            "mean_error": float(np.nanmean(hm)), "max_se": se, "split_half_spearman": reliability,
+            "noise": bool(not reliability >= RELIABLE),
+            "spearman_heatmap_vs_sensitivity": float("nan") if not reliability >= RELIABLE else
+            _spearman(hm.ravel(), S.ravel()),
+            "first_order_split_half_spearman": fo_rel,
+            "spearman_first_order_vs_sensitivity": _spearman(fo_map.ravel(), S.ravel()),
+            "spearman_first_order_vs_heatmap": float("nan") if not reliability >= RELIABLE else
+            _spearman(fo_map.ravel(), hm.ravel())}
 
 
 def figure(result: dict, path) -> None:
