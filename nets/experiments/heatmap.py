@@ -98,7 +98,9 @@ def heat_maps(r: dict, p: dict, worker: bool = False) -> dict:
 
 def figure(result: dict, path) -> None:
     """Per model: heat map, first-order map and gradient sensitivity (channel mean), DC at the centre, each
-    on its own colour scale with a colorbar and frequency axes; epsilon and the clean error in the titles."""
+    with a colorbar and frequency axes (the heat map on the fixed error scale [0, 1], the log maps on the
+    range of their non-DC entries); epsilon and the clean error in the titles; maps whose split-half
+    reliability is below 0.5 are stamped NOISE."""
     from nets.plots import fft_extent, save, use_agg
     plt = use_agg()
     maps = [m for m in result["maps"] if "skipped" not in m]
@@ -111,13 +113,18 @@ def figure(result: dict, path) -> None:
             panels.append((np.log10(np.load(run / "first_order.npy")), f"first-order: log10 |logit change| (split-half "
                            f"{m['first_order_split_half_spearman']:.2f})"))
         panels.append((np.log10(np.load(run / "sensitivity.npz")["mean"].mean(0)), "log10 gradient sensitivity"))
-        for ax, (img, title) in zip(row, panels):
+        for k, (ax, (img, title)) in enumerate(zip(row, panels)):
             H, W = img.shape
-            im = ax.imshow(np.fft.fftshift(img), origin="lower", cmap="viridis",
-                           extent=fft_extent(H, W))
+            rest = np.delete(img.ravel(), 0)            # DC ([0, 0]) does not set the colour scale
+            lo, hi = (0.0, 1.0) if k == 0 else (float(np.nanmin(rest)), float(np.nanmax(rest)))
+            im = ax.imshow(np.fft.fftshift(img), origin="lower", cmap="viridis", extent=fft_extent(H, W),
+                           vmin=lo, vmax=hi)
             fig.colorbar(im, ax=ax, shrink=0.8)
             ax.set(title=f"depth {m['depth']}: {title}", xlabel="k_j", ylabel="k_i")
-            ax.title.set_fontsize(7)
+            ax.title.set_fontsize(8)
+            if k == 0 and m.get("noise"):
+                ax.text(0.5, 0.5, "NOISE\n(split-half < %.1f)" % RELIABLE, transform=ax.transAxes, ha="center",
+                        va="center", color="red", fontsize=14, fontweight="bold")
         for ax in row[len(panels):]:
             ax.axis("off")
     save(fig, path)
