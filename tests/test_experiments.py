@@ -260,6 +260,9 @@ def test_bad_input(tmp_path):
         assert p.returncode == 2 and msg in p.stderr, (args, p.stderr)
     (tmp_path / "z").mkdir()
     (tmp_path / "z" / "experiment_config.json").write_text(json.dumps({"dataset": "embedded"}))
+    p = run(tmp_path / "z", name="depth")   # no freqsens marker: a folder of the user's, refused as such
+    assert p.returncode == 2 and "--overwrite" in p.stderr
+    (tmp_path / "z" / ".freqsens.json").write_text(json.dumps({"tool": "nets.experiments"}))
     p = run(tmp_path / "z", name="depth")
     assert p.returncode == 2 and "different config" in p.stderr
 

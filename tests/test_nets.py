@@ -235,6 +235,37 @@ def test_dc_robust_summaries():
     assert moment_without_dc(r, g, 1) == pytest.approx(num / den, rel=1e-9)
 
 
+def _diverging_run(out) -> int:
+    """``nets.train``'s main on a model whose logits are NaN from the first step (a loss that became
+    non-finite after the run started), in-process; returns the exit status."""
+    import contextlib
+    import io
+
+    import nets.training
+    from nets.cli.train import main
+
+    class NaNModel(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x):
+            return torch.full((len(x), 10), float("nan")) * self.w
+    orig = nets.training.make_model
+    nets.training.make_model = lambda *a, **k: NaNModel()
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            code = main(["--model", "convactually", "--depth", "2", "--width", "4", "--dataset",
+                         "synthetic:grf?n_train=200&n_val=40&n_test=40&H=8&W=8", "--batch-size", "32",
+                         "--max-epochs", "2", "--out", str(out)])
+    finally:
+        nets.training.make_model = orig
+    lines = [ln for ln in err.getvalue().splitlines() if ln.strip() and not ln.startswith("[train]")]
+    assert len(lines) == 1 and "non-finite loss" in lines[0], err.getvalue()
+    return code
+
+
 def run_train(tmp_path, name, *extra):
     args = [sys.executable, "-m", "nets.train", "--model", "convactually", "--depth", "2", "--width", "4",
             "--dataset", "synthetic:grf?n_train=200&n_val=40&n_test=40&H=8&W=8", "--batch-size", "32",
@@ -266,16 +297,18 @@ def test_train_end_to_end_and_resume(tmp_path):
 
 
 def test_train_errors(tmp_path):
-    """Unknown model, a different config in an existing folder, a NaN-producing lr: exit 2, one clear line."""
+    """Unknown model, a different config in an existing folder, an lr above 100: exit 2, one clear line; an lr
+    that makes the loss non-finite: exit 1 (the run had started), one line, the folder kept."""
     bad = subprocess.run([sys.executable, "-m", "nets.train", "--model", "vgg", "--out", str(tmp_path / "v")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown name 'vgg'" in bad.stderr and "Traceback" not in bad.stderr
     assert run_train(tmp_path, "a").returncode == 0
     other = run_train(tmp_path, "a", "--weight-decay", "0.5")
     assert other.returncode == 2 and "different config" in other.stderr
-    nan = run_train(tmp_path, "nan", "--lr", "1e30")
-    assert nan.returncode == 2 and "non-finite loss" in nan.stderr
-    assert (tmp_path / "nan" / "config.json").exists()
+    huge = run_train(tmp_path, "huge", "--lr", "1e30")   # refused before anything is written
+    assert huge.returncode == 2 and "--lr" in huge.stderr and not (tmp_path / "huge").exists()
+    assert _diverging_run(tmp_path / "nan") == 1   # the loss turns NaN after the start: exit 1, folder kept
+    assert (tmp_path / "nan" / "config.json").exists() and (tmp_path / "nan" / "best.pt").exists()
     neg = subprocess.run([sys.executable, "-m", "nets.train", "--weight-decay", "-1", "--out", str(tmp_path / "n")],
                          capture_output=True, text=True, timeout=120)
     assert neg.returncode == 2 and "--weight-decay" in neg.stderr

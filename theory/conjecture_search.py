@@ -45,7 +45,11 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.cli import ArgumentParser, int_at_least
+from infra.cli import (ArgumentParser, add_overwrite, capped, finite_float, int_at_least,
+                       require_output_folder)
+from infra.io import FolderLock, LockError, atomic_save_npz, atomic_write_json, provenance
+from infra.parallel import Executor, check_scheduler
+from infra.resources import require_memory
 from infra.tables import text_table
 from theory.holder import certify, r_from, ratio_mpmath
 from theory.linalg import haar_unitary
@@ -248,13 +252,13 @@ def _merge(state: dict, res: dict) -> None:
 def read_state(path: Path) -> dict:
     """The saved search state, or ValueError saying what to delete: a file that does not parse, is not an
     object, or lacks the keys a search writes (a foreign or hand-edited ``search.json``)."""
+    need = ("config", "next_chunk", "samples", "summary", "worst", "counterexamples", "seconds")
     try:
         state = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"--resume: {path} is unreadable ({type(exc).__name__}); delete it to start afresh") from None
-    need = ("config", "next_chunk", "samples", "summary", "worst", "counterexamples", "seconds")
+    except (OSError, ValueError):
+        state = None
     if not isinstance(state, dict) or not isinstance(state.get("config"), dict) or any(k not in state for k in need):
-        raise ValueError(f"--resume: {path} is not a saved conjecture search (needs {', '.join(need)}); "
+        raise ValueError(f"--resume: {path} is not a readable saved conjecture search (needs {', '.join(need)}); "
                          "delete it to start afresh")
     return state
 
@@ -264,9 +268,6 @@ def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: fl
            overwrite: bool = False) -> dict:
     """Run the search until ``samples`` (new this run) or ``seconds`` is reached; checkpoint to ``out`` (a
     folder holding files freqsens did not write is refused unless ``overwrite``)."""
-    from infra.io import FolderLock, LockError
-    from infra.parallel import check_scheduler
-    from infra.resources import require_memory
     state_path = out / "search.json"
     if state_path.exists() and not resume:   # read-only checks first: a refused call writes nothing
         raise ValueError(f"{state_path} exists; pass --resume to continue it or choose another --out")
@@ -286,22 +287,15 @@ def search(cfg: SearchConfig, out: Path, samples: int | None = None, seconds: fl
 
 
 def _search(cfg, out, samples, seconds, workers, scheduler, resume, progress) -> dict:
-    from infra.io import atomic_write_json, provenance
     state_path = out / "search.json"
-    if state_path.exists() and not resume:
-        raise ValueError(f"{state_path} exists; pass --resume to continue it or choose another --out")
-    if resume and state_path.exists():
+    if resume and state_path.exists():   # search() checked it before taking the lock
         state = read_state(state_path)
-        if state["config"] != cfg.identity():
-            raise ValueError(f"--resume: {state_path} was made with a different config; use the same flags")
     else:
         state = {"config": cfg.identity(), "next_chunk": 0, "samples": 0, "summary": {}, "worst": [],
                  "counterexamples": [], "seconds": 0.0}
     state["provenance"] = provenance()
-    out.mkdir(parents=True, exist_ok=True)
     if samples is None and seconds is None:
         samples = 20000
-    from infra.parallel import Executor
     executor = Executor(workers, scheduler)
     wave = executor.size * 2
     cfgd = cfg.identity()
@@ -338,7 +332,6 @@ def _search(cfg, out, samples, seconds, workers, scheduler, resume, progress) ->
 
 def _save_flagged(out: Path, res: dict) -> None:
     """Each flagged sample's factors, exponents and ratios as ``out/flagged/chunk<i>-<j>.npz`` (no pickles)."""
-    from infra.io import atomic_save_npz
     for j, f in enumerate(res.pop("flagged", [])):
         atomic_save_npz(out / "flagged" / f"chunk{res['index']}-{j}.npz", ps=np.array(f["ps"]), ratio=f["ratio"],
                         ratio_hi=f["ratio_hi"], **{f"A{l + 1}": A for l, A in enumerate(f["factors"])})
@@ -379,42 +372,28 @@ def _int_list(text: str) -> list[int]:
     return vals
 
 
-def _positive(kind):
-    def parse(text):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if not v > 0 or (kind is float and not math.isfinite(v)):
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
-        return v
-    return parse
-
-
 def main(argv=None) -> int:
     ap = ArgumentParser(prog="python -m theory.conjecture_search", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--samples", type=_positive(int), help="new samples to test this run (default 20000 if no --time)")
-    ap.add_argument("--time", type=_positive(float), help="wall-clock budget in seconds")
+    ap.add_argument("--samples", type=int_at_least(1), help="new samples to test this run (default 20000 if no --time)")
+    ap.add_argument("--time", type=finite_float(0, strict=True), help="wall-clock budget in seconds")
     ap.add_argument("--L", type=_int_list, default=[2, 3, 4, 6, 8], help="numbers of factors, e.g. 2,3,8 (default 2,3,4,6,8)")
-    ap.add_argument("--max-dim", type=_positive(int), default=6, help="largest matrix dimension (default 6)")
+    ap.add_argument("--max-dim", type=int_at_least(1), default=6, help="largest matrix dimension (default 6)")
     ap.add_argument("--regime", nargs="+", choices=REGIMES, default=list(REGIMES), help="exponent regimes (default all)")
     ap.add_argument("--sampler", nargs="+", choices=SAMPLERS, default=list(SAMPLERS), help="samplers (default all)")
     ap.add_argument("--seed", type=int_at_least(0), default=0, help="seed: the same seed gives the same samples")
-    ap.add_argument("--chunk", type=_positive(int), default=256, help="samples per chunk (default 256)")
+    ap.add_argument("--chunk", type=int_at_least(1), default=256, help="samples per chunk (default 256)")
     ap.add_argument("--adversarial-every", type=int_at_least(0), default=8, help="every n-th chunk is adversarial (0: none)")
-    ap.add_argument("--adversarial-steps", type=_positive(int), default=200, help="Adam steps per adversarial chunk")
-    ap.add_argument("--workers", type=_positive(int), default=1, help="local worker processes (default 1)")
+    ap.add_argument("--adversarial-steps", type=int_at_least(1), default=200, help="Adam steps per adversarial chunk")
+    ap.add_argument("--workers", type=int_at_least(1), default=1, help="local worker processes (default 1)")
     ap.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port) or 'local' for a LocalCluster "
                     "(needs the dask extra: pip install 'freqsens[dask]')")
     ap.add_argument("--out", default="results/conjecture", help="output folder (search.json)")
     ap.add_argument("--resume", action="store_true", help="continue the search saved in --out")
-    from infra.cli import add_overwrite
     add_overwrite(ap)
     args = ap.parse_args(argv)
     if any(v < 1 for v in args.L):
         ap.error("--L: expected integers >= 1")
-    from infra.cli import capped, require_output_folder
     require_output_folder(ap, "--out", args.out, "theory.conjecture_search", args.overwrite)
     if not args.scheduler:
         args.workers = capped(ap.prog, "--workers", args.workers)

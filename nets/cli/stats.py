@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.cli import ArgumentParser, add_overwrite, int_at_least, require_output_folder, seed_type
+from infra.cli import ArgumentParser, add_overwrite, require_output_folder, seed_type
 from nets.experiments.stats import StatsConfig, compute, plot
 
 
