@@ -99,7 +99,7 @@ def heat_maps(r: dict, p: dict, worker: bool = False) -> dict:
 def figure(result: dict, path) -> None:
     """Per model: heat map, first-order map and gradient sensitivity (channel mean), DC at the centre, each
     with a colorbar and frequency axes (the heat map on the fixed error scale [0, 1], the log maps on the
-    range of their non-DC entries); epsilon and the clean error in the titles; maps whose split-half
+    3 decades below their largest non-DC entry); epsilon and the clean error in the titles; maps whose split-half
     reliability is below 0.5 are stamped NOISE."""
     from nets.plots import fft_extent, save, use_agg
     plt = use_agg()
@@ -107,19 +107,21 @@ def figure(result: dict, path) -> None:
     fig, axes = plt.subplots(len(maps), 3, figsize=(11, 3.3 * len(maps)), squeeze=False)
     for row, m in zip(axes, maps):
         run = Path(m["run"])
-        panels = [(np.load(run / "heatmap.npy"), f"heat map: error (eps {m['epsilon']:g}, clean {m['clean_error']:.2f}, "
+        panels = [(np.load(run / "heatmap.npy"), f"heat map: error\n(eps {m['epsilon']:g}, clean {m['clean_error']:.2f}, "
                    f"split-half {m['split_half_spearman']:.2f})")]
         if (run / "first_order.npy").exists():
-            panels.append((np.log10(np.load(run / "first_order.npy")), f"first-order: log10 |logit change| (split-half "
+            panels.append((np.log10(np.load(run / "first_order.npy")), f"first-order: log10 |logit change|\n(split-half "
                            f"{m['first_order_split_half_spearman']:.2f})"))
         panels.append((np.log10(np.load(run / "sensitivity.npz")["mean"].mean(0)), "log10 gradient sensitivity"))
         for k, (ax, (img, title)) in enumerate(zip(row, panels)):
             H, W = img.shape
             rest = np.delete(img.ravel(), 0)            # DC ([0, 0]) does not set the colour scale
-            lo, hi = (0.0, 1.0) if k == 0 else (float(np.nanmin(rest)), float(np.nanmax(rest)))
+            # error rates on [0, 1]; log maps on 3 decades below their largest non-DC entry, so a flat map
+            # of noise looks flat instead of being stretched over the colour scale
+            lo, hi = (0.0, 1.0) if k == 0 else (float(np.nanmax(rest)) - 3, float(np.nanmax(rest)))
             im = ax.imshow(np.fft.fftshift(img), origin="lower", cmap="viridis", extent=fft_extent(H, W),
                            vmin=lo, vmax=hi)
-            fig.colorbar(im, ax=ax, shrink=0.8)
+            fig.colorbar(im, ax=ax, shrink=0.8, label="error rate" if k == 0 else "log10 (3 decades)")
             ax.set(title=f"depth {m['depth']}: {title}", xlabel="k_j", ylabel="k_i")
             ax.title.set_fontsize(8)
             if k == 0 and m.get("noise"):
