@@ -168,8 +168,11 @@ def test_analyze_warns_and_shows_the_untrained_twin(tmp_path):
     to tau as the model); the twin is measured and sits next to the model in the table and the radial figure.
     --size far from the images' own size is warned about too."""
     write_folder(tmp_path / "imgs", n=6, size=(40, 44))
-    (tmp_path / "m.py").write_text("import torch\ndef f():\n    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, "
-                                   "padding=1), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 32 * 32, 2))\n")
+    (tmp_path / "m.py").write_text(
+        "import torch\ndef f():\n    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), "
+        "torch.nn.Flatten(), torch.nn.Linear(4 * 32 * 32, 2))\n"
+        "def always_first():\n    m = f()\n    with torch.no_grad():\n        m[3].bias.copy_(torch.tensor([100.0, 0.0]))\n"
+        "    return m\n")
     p = _run_analyze(tmp_path, "--model", "m:f", "--dataset", f"folder:{tmp_path / 'imgs'}", "--out", "a")
     assert p.returncode == 0, p.stderr[-2000:]
     res = json.loads((tmp_path / "a" / "analysis.json").read_text())
@@ -183,11 +186,14 @@ def test_analyze_warns_and_shows_the_untrained_twin(tmp_path):
     assert "## Warnings: read these first" in report and "untrained twin" in report
     twin_close = res["twin"]["similarity"]["spearman_tau"] >= res["gradient"]["similarity"]["spearman_tau"] - 0.05
     assert twin_close == ("agrees with tau as much" in warns)
-    p = _run_analyze(tmp_path, "--model", "m:f", "--dataset", f"folder:{tmp_path / 'imgs'}", "--size", "32",
+    p = _run_analyze(tmp_path, "--model", "m:always_first", "--dataset", f"folder:{tmp_path / 'imgs'}", "--size", "32",
                      "--no-twin", "--out", "b")
     assert p.returncode == 0, p.stderr[-2000:]
     res = json.loads((tmp_path / "b" / "analysis.json").read_text())
     assert "twin" not in res and any("--size 32: the images' shorter sides have a median of 41" in w for w in res["warnings"])
+    # a model that always answers class 0 on two balanced classes: accuracy 0.5 = chance, always warned
+    assert res["accuracy"] == {"accuracy": 0.5, "chance": 0.5, "n_images": 12}
+    assert any("against chance 0.500" in w for w in res["warnings"]) and "against chance" in p.stderr
 
 
 def test_stratified_sampling_keeps_class_shares():
