@@ -339,3 +339,35 @@ def test_an_unrelated_folder_is_left_byte_identical_by_every_cli(tmp_path):
         assert digest() == before, argv[0]
         assert sorted(x.name for x in d.iterdir()) == sorted(["report.md", "stats.json", "config.json", "search.json",
                                                               "analysis.json", "sub"]), argv[0]
+
+
+def test_sensitivity_and_report_take_the_folder_lock(tmp_path):
+    """While a folder is locked (a training or a sweep writing it), nets.sensitivity and nets.report are
+    refused with one line naming the holder, and write nothing."""
+    from infra.io import FolderLock
+    run = tmp_path / "run"
+    assert _train(tmp_path, run, "--max-epochs", "1").returncode == 0
+    res = tmp_path / "res"
+    res.mkdir()
+    (res / "experiment_config.json").write_text('{"dataset": "embedded"}')
+    (res / ".freqsens.json").write_text('{"tool": "nets.experiments"}')
+    for argv, folder in ((["nets.sensitivity", str(run)], run), (["nets.report", str(res)], res)):
+        with FolderLock(folder, tool="nets.train" if folder == run else "nets.experiments"):
+            before = sorted(p.name for p in folder.iterdir())
+            p = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, timeout=120,
+                               env=env(tmp_path))
+            assert p.returncode == 2 and "in use by another freqsens process" in p.stderr, (argv, p.stderr)
+            assert len(p.stderr.strip().splitlines()) == 1 and sorted(q.name for q in folder.iterdir()) == before
+
+
+def test_symlinked_output_is_followed_and_thread_counts_are_capped(tmp_path):
+    """--json LINK writes the link's target (the link stays a link); --threads beyond the cores is capped with
+    one note and the run goes on."""
+    target, link = tmp_path / "target.json", tmp_path / "link.json"
+    os.symlink(target, link)
+    p = subprocess.run([sys.executable, "-m", "theory.check", "--only", "dft-dense", "--instances", "1", "--json",
+                        str(link)], capture_output=True, text=True, timeout=300, env=env(tmp_path))
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert link.is_symlink() and json.loads(target.read_text())["results"]
+    p = _train(tmp_path, tmp_path / "t", "--max-epochs", "1", "--threads", "100000")
+    assert p.returncode == 0 and f"--threads 100000 capped at {len(os.sched_getaffinity(0))}" in p.stderr
