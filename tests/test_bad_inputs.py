@@ -376,22 +376,34 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("module", list(CASES))
-def test_bad_inputs_exit_2_with_one_line(module, world):
+# Where each module's issue-25 cases (hostile models, images, folders, devices, resource bombs, corrupt state)
+# start: they run under the ``slow`` marker (CI runs both), the earlier ones in the default suite.
+HOSTILE_FROM = {"nets.train": 30, "nets.experiments.__main__": 11, "nets.stats": 13, "nets.sensitivity": 6,
+                "nets.report": 2, "theory.conjecture_search": 11, "benchmarks.__main__": 6, "benchmarks.throughput": 5,
+                "benchmarks.gpu_check": 0, "nets.analyze": 18, "theory.check": 4}
+GROUPS = [pytest.param(m, "basic", id=f"{m}-basic") for m in CASES if HOSTILE_FROM.get(m, len(CASES[m])) > 0] + \
+         [pytest.param(m, "hostile", id=f"{m}-hostile", marks=pytest.mark.slow) for m in CASES
+          if HOSTILE_FROM.get(m, len(CASES[m])) < len(CASES[m])]
+
+
+@pytest.mark.parametrize("module, group", GROUPS)
+def test_bad_inputs_exit_2_with_one_line(module, group, world):
+    k = HOSTILE_FROM.get(module, len(CASES[module]))
+    chosen = CASES[module][:k] if group == "basic" else CASES[module][k:]
     cases = [{"argv": T(world, *argv), "watch": watch.replace("{w}", str(world)),
-              "env": {"FREQSENS_CACHE": str(world / "cache"), "FREQSENS_DATA": ""}} for argv, _, watch in CASES[module]]
+              "env": {"FREQSENS_CACHE": str(world / "cache"), "FREQSENS_DATA": ""}} for argv, _, watch in chosen]
     p = subprocess.run([sys.executable, str(HERE / "cli_harness.py"), module, json.dumps(cases)], capture_output=True,
                        text=True, timeout=600, cwd=HERE.parent,
                        env={**__import__("os").environ, "PYTHONPATH": str(world / "mods")})
     assert p.returncode == 0, p.stderr[-3000:]
     problems = []
-    for (argv, names, _), r in zip(CASES[module], json.loads(p.stdout)):
+    for (argv, names, _), r in zip(chosen, json.loads(p.stdout)):
         lines = [ln for ln in r["stderr"].splitlines() if ln.strip()]
         ok = (r["code"] == 2 and len(lines) == 1 and "Traceback" not in r["stderr"] and names in lines[0]
               and not r["changed"])
         if not ok:
             problems.append(f"{argv}: exit {r['code']}, stderr {r['stderr'][-400:]!r}, changed {r['changed']}")
-    assert not problems, f"{len(problems)} of {len(CASES[module])}:\n" + "\n".join(problems)
+    assert not problems, f"{len(problems)} of {len(chosen)}:\n" + "\n".join(problems)
 
 
 def _lib_cases():

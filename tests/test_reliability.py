@@ -259,6 +259,7 @@ def _train(tmp_path, out, *extra, envx=None, **kw):
                           timeout=300, env={**env(tmp_path), **(envx or {})}, **kw)
 
 
+@pytest.mark.slow
 def test_kill_between_config_and_first_checkpoint_resumes(tmp_path):
     """SIGKILL right after config.json is written (before any checkpoint): a plain re-run names --resume, and
     --resume finishes the run with the same result as an uninterrupted one; a dead writer's temp file is
@@ -278,6 +279,7 @@ def test_kill_between_config_and_first_checkpoint_resumes(tmp_path):
     assert (a["test_acc"], a["val_acc"], a["test_loss"]) == (b["test_acc"], b["val_acc"], b["test_loss"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig, code", [("SIGTERM", 143), ("SIGINT", 130)])
 def test_signals_exit_with_shell_codes_and_resume(tmp_path, sig, code):
     """SIGTERM -> exit 143 and SIGINT -> exit 130 with one line (no traceback); --resume then finishes."""
