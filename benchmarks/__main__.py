@@ -12,6 +12,9 @@ from benchmarks import harness
 def _run_all(names, args, out, results: list, skipped: dict) -> None:
     """Run the named entries in order, rewriting the JSON after each (partial results survive)."""
     from infra.io import atomic_write_json
+    gemm = harness.run_gemm(args.small)
+    print(f"[benchmarks] float32 GEMM at {gemm['n']}: " + ", ".join(
+        f"{k} {gemm[k] / 1e9:.0f} GFLOP/s" for k in ("numpy", "torch") if k in gemm), file=sys.stderr, flush=True)
     for name in names:
         print(f"[benchmarks] {name} ...", file=sys.stderr, flush=True)
         try:
@@ -23,7 +26,7 @@ def _run_all(names, args, out, results: list, skipped: dict) -> None:
         except harness.Skip as why:   # a peer that is not installed: said, never faked
             skipped[name] = str(why)
             print(f"[benchmarks] {name}: SKIPPED: {why}", file=sys.stderr, flush=True)
-        atomic_write_json(out, {**harness.to_json(results, vars(args)), "skipped": skipped})
+        atomic_write_json(out, {**harness.to_json(results, vars(args), gemm), "skipped": skipped})
 
 
 def main(argv=None) -> int:
@@ -67,6 +70,7 @@ def main(argv=None) -> int:
         _run_all(names, args, out, results, skipped)
     m = harness.machine()
     print(f"machine: {m}")
+    print(f"float32 GEMM: {harness.run_gemm(args.small)}")
     print(harness.format_table(results))
     for r in results:
         if r.extra:

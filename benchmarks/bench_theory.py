@@ -38,7 +38,7 @@ def conv_fft(small: bool = False) -> Case:
 
 
 @register("conjecture-batched", "Conjecture 4.13 search: ratio + 3-link certificate for a batch of samples, "
-          "batched vs a per-sample Python loop (target >= 10x)")
+          "batched vs a per-sample Python loop (target >= 10x)", target=10)
 def conjecture_batched(small: bool = False) -> Case:
     from theory import conjecture_search as cs
     from theory.holder import certify, r_from

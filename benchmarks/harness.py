@@ -34,7 +34,7 @@ class Case:
     # discrepancy of (candidate output, baseline output); default: max elementwise relative difference
     agreement: Callable[[object, object], float] | None = None
     baseline_runs: bool = True       # False: the baseline cannot solve this problem (reason in baseline_name)
-    slow_baseline: bool = False      # True: candidate timed as usual, the (minute-long) baseline once
+    slow_baseline: bool = False      # True: candidate timed as usual, the (minute-long) baseline once, warmed up
     extra: dict | None = None        # numbers reported next to the timing (e.g. useful FLOP, GEMM rate)
 
 
@@ -57,20 +57,30 @@ class Result:
     speedup: float          # baseline median / candidate median
     max_rel_diff: float     # agreement of the two outputs
     extra: dict | None = None
+    kind: str = "context"   # "peer" (what a user would pick instead), "training", "context" (definitions, cvxpy)
+    target: float | None = None   # the speedup this entry should reach (None: none set)
 
 
 REGISTRY: dict[str, Callable[..., Case]] = {}
 DESCRIPTIONS: dict[str, str] = {}
-MODULES = ["benchmarks.bench_theory", "benchmarks.bench_regression", "benchmarks.bench_nets", "benchmarks.bench_peers"]  # each registers its entries on import
+TARGETS: dict[str, tuple[str, float | None]] = {}   # name -> (kind, target speedup)
+KINDS = ("peer", "training", "context")
+MODULES = ["benchmarks.bench_theory", "benchmarks.bench_regression", "benchmarks.bench_nets", "benchmarks.bench_peers",
+           "benchmarks.bench_train"]  # each registers its entries on import
 
 
-def register(name: str, description: str):
-    """Decorator: register a function ``build(small: bool = False) -> Case`` (small: a CI-sized instance)."""
+def register(name: str, description: str, kind: str = "context", target: float | None = None):
+    """Decorator: register a function ``build(small: bool = False) -> Case`` (small: a CI-sized instance);
+    ``kind`` groups the entry in the tables, ``target`` is the speedup it should reach."""
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
+
     def deco(fn):
         if name in REGISTRY:
             raise ValueError(f"benchmark {name!r} registered twice")
         REGISTRY[name] = fn
         DESCRIPTIONS[name] = description
+        TARGETS[name] = (kind, target)
         return fn
     return deco
 
@@ -126,8 +136,9 @@ def run_one(name: str, repeats: int = 5, min_time: float = 0.2, small: bool = Fa
     elif case.slow_baseline:
         out_c = case.candidate()
         cand = time_call(case.candidate, reps, min_time)
+        out_b = case.baseline()          # warm-up (lazy init, allocator, caches): its output is the one checked
         t0 = time.perf_counter()
-        out_b = case.baseline()
+        case.baseline()
         base = Timing(time.perf_counter() - t0, 0, 0, 1)
         base.q25_s = base.q75_s = base.median_s
     else:
@@ -146,12 +157,65 @@ def run_one(name: str, repeats: int = 5, min_time: float = 0.2, small: bool = Fa
         if extra.get("gemm_flop_per_s"):
             extra["candidate_share_of_gemm"] = extra["candidate_flop_per_s"] / extra["gemm_flop_per_s"]
     return Result(name, case.workload, case.candidate_name, case.baseline_name, cand, base,
-                  base.median_s / cand.median_s, diff, extra or None)
+                  base.median_s / cand.median_s, diff, extra or None, *TARGETS.get(name, ("context", None)))
+
+
+def gemm_rates(n: int = 4096, samples: int = 3) -> dict:
+    """This machine's float32 GEMM rate (FLOP/s, ``2 n^3`` per ``n x n`` product) at the current thread counts:
+    numpy (its BLAS, e.g. OpenBLAS) and torch (its BLAS, e.g. MKL), each the median of ``samples`` products after
+    one warm-up; ``best`` is the larger, the rate benchmarks compare against."""
+    rates = {}
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    libs = [("numpy", lambda: a @ a)]
+    try:
+        import torch
+        t = torch.from_numpy(a)
+        libs.append(("torch", lambda: t @ t))
+    except ImportError:
+        pass
+    for name, fn in libs:
+        fn()
+        times = []
+        for _ in range(samples):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        rates[name] = 2 * n ** 3 / float(np.median(times))
+    return {"n": n, "samples": samples, **rates, "best": max(rates.values())}
+
+
+_GEMM: dict = {}
+
+
+def run_gemm(small: bool = False) -> dict:
+    """:func:`gemm_rates` measured once per run (4096, 3 samples; 512 for ``--small``) and reused by every entry."""
+    if small not in _GEMM:
+        _GEMM[small] = gemm_rates(512, 2) if small else gemm_rates()
+    return _GEMM[small]
+
+
+def blas_info() -> dict:
+    """The BLAS/OpenMP libraries loaded (threadpoolctl: library, version, kernel architecture, threads) and the
+    environment variables that steer them (``OPENBLAS_*``, ``MKL_*``, ``OMP_*``)."""
+    env = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "MKL_", "OMP_", "GOTO"))}
+    try:
+        from threadpoolctl import threadpool_info
+        libs = [{k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "prefix")}
+                for i in threadpool_info()]
+    except ImportError:
+        libs = []
+    try:
+        import torch
+        torch_blas = "mkl" if torch.backends.mkl.is_available() else "other"
+        cpu = torch.backends.cpu.get_cpu_capability()
+    except ImportError:
+        torch_blas = cpu = None
+    return {"env": env, "libraries": libs, "torch_blas": torch_blas, "cpu_capability": cpu}
 
 
 def machine() -> dict:
-    """Cores, library versions and device, printed with every table and saved in the JSON."""
-    info = {"cpu_count": os.cpu_count(), "numpy": np.__version__}
+    """Cores, library versions, BLAS kernels and device, printed with every table and saved in the JSON."""
+    info = {"cpu_count": os.cpu_count(), "numpy": np.__version__, "blas": blas_info()}
     try:
         import torch
         from nets.runtime import STATE
@@ -170,7 +234,7 @@ def format_table(results: list[Result]) -> str:
     return text_table(head, rows)
 
 
-def to_json(results: list[Result], config: dict) -> dict:
+def to_json(results: list[Result], config: dict, gemm: dict | None = None) -> dict:
     from infra.io import provenance
-    return {"config": config, "machine": machine(), "provenance": provenance(),
+    return {"config": config, "machine": {**machine(), "gemm": gemm}, "provenance": provenance(),
             "results": [asdict(r) for r in results]}

@@ -74,3 +74,16 @@ def resolve_device(name: str):
             raise ValueError(f"device: {name!r} requested but this machine has {n} CUDA device(s) (cuda:0..cuda:{n - 1})")
         return dev
     raise ValueError(f"device: expected auto, cpu or cuda[:N], got {name!r} (freqsens runs on CPUs and CUDA GPUs)")
+
+
+def preferred_layout(model):
+    """``model`` moved to channels-last memory when it has ``nn.Conv2d`` layers (returned; in place like ``.to``).
+
+    Why: oneDNN's convolutions train faster on NHWC than NCHW; measured on this project's 2-core CPU (1 thread,
+    batch 128): ResNet-20 1.37-1.45x, MyrtleCNN 1.22-1.26x per training step. The values computed are the same
+    convolutions (differences at float32 round-off); a state dict saved from it loads into either layout. The
+    FFT layer (ConvActually, LinearCNN) works on spectra and is left as it is."""
+    import torch
+    if any(isinstance(m, torch.nn.Conv2d) for m in model.modules()):
+        model = model.to(memory_format=torch.channels_last)
+    return model

@@ -27,12 +27,12 @@ import torch
 
 from infra.io import crash_point, provenance
 from nets.runs import Run, TrainConfig, TrainDiverged, TrainError, check_training_memory, load_checkpoint, load_data, make_model
-from nets.runtime import configure, resolve_device
+from nets.runtime import configure, preferred_layout, resolve_device
 
 PRESETS = ("quick", "paper")   # the hyperparameter sets a ModelSpec declares (nets.models)
 
 __all__ = ["PRESETS", "TrainConfig", "TrainError", "eq41_lambda", "evaluate", "load_checkpoint", "load_data",
-           "make_model", "preset_defaults", "train"]
+           "make_model", "make_optimiser", "preset_defaults", "train", "train_epoch"]
 
 
 def eq41_lambda(weight_decay: float) -> float:
@@ -123,7 +123,7 @@ def _check_folder(run: Run, cfg: TrainConfig, resume: bool, overwrite: bool = Fa
     return None
 
 
-def _optimiser(cfg: TrainConfig, model):
+def make_optimiser(cfg: TrainConfig, model):
     """The optimiser and the learning-rate schedule of appendix C.5 (or Adam, or a fixed calendar)."""
     if cfg.optimizer == "adam":
         # torch's Adam adds weight_decay * w to the gradient (not AdamW's decoupled step), so a converged run
@@ -177,8 +177,11 @@ def _start(run: Run, cfg: TrainConfig, resume: bool, model, opt, sched, device, 
     return 0, {"val_acc": -1.0, "epoch": -1}
 
 
-def _epoch(cfg: TrainConfig, model, opt, epoch: int, xtr, ytr, device, amp: bool, progress: bool, name: str) -> dict:
-    """One pass over the training data in the order fixed by ``(seed, epoch)``; running loss and accuracy."""
+def train_epoch(cfg: TrainConfig, model, opt, epoch: int, xtr, ytr, device, amp: bool = False, progress: bool = False,
+                name: str = "") -> dict:
+    """One pass over the training data ``xtr (N, C, H, W)``, ``ytr (N,)`` (tensors on ``device``) in batches of
+    ``cfg.batch_size``, in the order fixed by ``(cfg.seed, epoch)``; returns the running loss and accuracy.
+    Batches are gathered by indexing the tensors (no DataLoader, no per-image collation)."""
     from tqdm import tqdm
     model.train()
     g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)   # data order = f(seed, epoch)
@@ -209,25 +212,34 @@ def _train(run: Run, cfg: TrainConfig, resume: bool, data, progress: bool) -> di
     amp = cfg.amp and device.type == "cuda"
     xtr, ytr = _tensors(data, "train", cfg.n_train, device)
     xva, yva = _tensors(data, "val", cfg.n_val, device)
-    model = make_model(cfg, data.shape, len(data.classes)).to(device)
-    opt, sched = _optimiser(cfg, model)
+    model = preferred_layout(make_model(cfg, data.shape, len(data.classes)).to(device))
+    opt, sched = make_optimiser(cfg, model)
     start, best = _start(run, cfg, resume, model, opt, sched, device, data, runtime, (len(xtr), len(xva)))
     stop_reason, last_done = "max_epochs", start - 1
+    # where this process's time goes (issue 24's profile): saved in result.json as "timing"
+    spent = dict.fromkeys(("train_steps", "validation", "gate_train_loss", "checkpoints"), 0.0)
     for epoch in range(start, cfg.max_epochs):
         if opt.param_groups[0]["lr"] < cfg.min_lr * (1 - 1e-9):
             stop_reason = "min_lr"
             break
         t0 = time.time()
-        fit = _epoch(cfg, model, opt, epoch, xtr, ytr, device, amp, progress, str(run.path))
+        fit = train_epoch(cfg, model, opt, epoch, xtr, ytr, device, amp, progress, str(run.path))
+        t1 = time.time()
         val_loss, val_acc = evaluate(model, xva, yva, amp=amp)
+        t2 = time.time()
         # the last two epochs also measure the training loss of the model itself (eval mode, whole training
         # split), not the running average along the epoch: what the experiments' learning gate compares
         end = {"train_loss_end": evaluate(model, xtr, ytr, amp=amp)[0]} if epoch >= cfg.max_epochs - 2 else {}
+        t3 = time.time()
         sched.step() if cfg.lr_drops else sched.step(val_loss)
         rec = {"epoch": epoch, "train_loss": fit["train_loss"], "train_acc": fit["train_acc"], "val_loss": val_loss,
                "val_acc": val_acc, "lr": opt.param_groups[0]["lr"], "seconds": round(time.time() - t0, 3),
                "images_per_s": round(fit["n"] / (time.time() - t0), 1), **end}
+        spent["train_steps"] += t1 - t0
+        spent["validation"] += t2 - t1
+        spent["gate_train_loss"] += t3 - t2
         # the metrics row first: a crash before the checkpoint repeats this epoch, and resume drops the row
+        t4 = time.time()
         run.append_metrics(rec)
         crash_point("metrics")
         if val_acc > best["val_acc"]:
@@ -237,16 +249,20 @@ def _train(run: Run, cfg: TrainConfig, resume: bool, data, progress: bool) -> di
         run.save_checkpoint("last", {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                      "scheduler": sched.state_dict(), "epoch": epoch, "best": best, "config": asdict(cfg)})
         crash_point("last")
+        spent["checkpoints"] += time.time() - t4
         last_done = epoch
         if progress:
             print(f"[train] {run.path.name} epoch {epoch}: train {rec['train_acc']:.3f} val {val_acc:.3f} "
                   f"lr {rec['lr']:.1e} ({rec['seconds']:.1f} s)", file=sys.stderr)
-    return _finish(run, cfg, model, data, device, amp, best, stop_reason, last_done, (xva, yva))
+    return _finish(run, cfg, model, data, device, amp, best, stop_reason, last_done, (xva, yva), spent)
 
 
 def _finish(run: Run, cfg: TrainConfig, model, data, device, amp: bool, best: dict, stop_reason: str,
-            last_done: int, val) -> dict:
-    """The measured checkpoint (``cfg.checkpoint``) evaluated once on the test split; ``result.json``."""
+            last_done: int, val, spent: dict) -> dict:
+    """The measured checkpoint (``cfg.checkpoint``) evaluated once on the test split; ``result.json``.
+    ``timing``: seconds this process spent in training steps, validation, the gate's train-split loss passes,
+    metrics rows and checkpoints, and this final test (epochs run before a resume are not counted)."""
+    t0 = time.time()
     if cfg.checkpoint == "best":
         model.load_state_dict(run.load_checkpoint("best", device)["model"])
     measured = best["epoch"] if cfg.checkpoint == "best" else last_done
@@ -258,6 +274,7 @@ def _finish(run: Run, cfg: TrainConfig, model, data, device, amp: bool, best: di
               "checkpoint": cfg.checkpoint, "measured_epoch": measured,
               "chance": chance,
               "test_loss": test_loss, "stop_reason": stop_reason, "device": str(device),
-              "parameters": sum(p.numel() for p in model.parameters())}
+              "parameters": sum(p.numel() for p in model.parameters()),
+              "timing": {k: round(v, 3) for k, v in {**spent, "test": time.time() - t0}.items()}}
     run.write_result(result)
     return result

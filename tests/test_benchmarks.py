@@ -25,7 +25,7 @@ def test_disagreeing_candidate_is_refused(monkeypatch):
 
 
 def test_slow_baseline_runs_once(monkeypatch):
-    """slow_baseline: the candidate is warmed up and timed in repeats, the baseline called exactly once."""
+    """slow_baseline: the candidate is warmed up and timed in repeats, the baseline warmed up once and timed once."""
     calls = {"c": 0, "b": 0}
 
     def side(k):
@@ -36,21 +36,46 @@ def test_slow_baseline_runs_once(monkeypatch):
     monkeypatch.setitem(harness.REGISTRY, "_slow", lambda small=False: harness.Case(
         "x", side("c"), side("b"), "a", "b", slow_baseline=True))
     r = harness.run_one("_slow", repeats=3, min_time=1e-4)
-    assert calls["b"] == 1 and calls["c"] >= 1 + 1 + 3 and r.baseline.calls == 1
+    assert calls["b"] == 2 and calls["c"] >= 1 + 1 + 3 and r.baseline.calls == 1
 
 
 def test_cli_runs_and_writes_json(tmp_path):
-    """python -m benchmarks NAME prints a ratio table and writes JSON with the machine description."""
+    """python -m benchmarks NAME prints a ratio table and writes JSON with the machine description (GEMM rates,
+    BLAS libraries); python -m benchmarks.readme renders that JSON's numbers, and only those."""
     out = tmp_path / "b.json"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "conv-fft", "--repeats", "2", "--min-time", "0.01",
-                           "--out", str(out)], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "conv-fft", "ridge-vs-sklearn", "--small", "--repeats",
+                           "2", "--min-time", "0.01", "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "speedup" in proc.stdout
     data = json.loads(out.read_text())
     r = data["results"][0]
     assert r["name"] == "conv-fft" and r["speedup"] > 0 and data["machine"]["cpu_count"]
+    gemm = data["machine"]["gemm"]
+    assert gemm["best"] == max(gemm[k] for k in ("numpy", "torch") if k in gemm) > 0
+    assert "libraries" in data["machine"]["blas"]
     if sys.platform.startswith("linux"):
         assert data["machine"]["allocator"] == "glibc mallopt"   # the setting the timings were taken under
+    page = tmp_path / "README.md"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.readme", str(out), str(out), "--out", str(page)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    text = page.read_text()
+    for res in data["results"]:
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{res['name']}`"))
+        ratio = f"{res['speedup']:.2f}"
+        assert f"| {ratio}x |" in row and f"{ratio} / {ratio} / {ratio}x" in row   # two copies of one run
+    assert f"{gemm['numpy'] / 1e9:.0f} GFLOP/s" in text
+    kinds = {res["name"]: res["kind"] for res in data["results"]}
+    assert kinds == {"conv-fft": "context", "ridge-vs-sklearn": "peer"}
+
+
+def test_readme_refuses_a_file_that_is_not_a_benchmark_run(tmp_path):
+    bad = tmp_path / "x.json"
+    bad.write_text('{"a": 1}')
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.readme", str(bad), "--out", str(tmp_path / "p.md")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "not a `python -m benchmarks` output" in proc.stderr
+    assert not (tmp_path / "p.md").exists()
 
 
 def test_cli_unknown_name_exits_2():

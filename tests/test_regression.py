@@ -33,6 +33,7 @@ def test_ridge_equals_dense_pixel_solve(seed, K, lam):
     expected = dft.dft2(v_pix.T.reshape((Y.shape[1],) + x.shape[1:]))
     assert rel_err(R.ridge(xh, y, lam), expected) < 1e-9
     assert rel_err(R.ridge(xh, y, lam, method="fourier"), expected) < 1e-9
+    assert rel_err(R.ridge_pixels(x, y, lam), expected) < 1e-9   # from pixels, no DFT of the images
 
 
 def test_design_matches_dense_fourier_gram():
@@ -189,6 +190,10 @@ def test_theorem_49_depth_3_local():
     (lambda: R.solve_cd(np.full((3, 1, 2, 2), np.nan), np.ones(3), 0.1), "x_hat: expected finite"),
     (lambda: R.solve_cd(problem(0)[1], np.ones(7), 0.1), "y: expected shape"),
     (lambda: R.ridge(problem(0)[1] + 1j, problem(0)[2], 0.1), "DFT of real images"),
+    (lambda: R.ridge_pixels(problem(0)[1], problem(0)[2], 0.1), "x: expected real images"),
+    (lambda: R.ridge_pixels(np.full((3, 1, 2, 2), np.inf), np.ones(3), 0.1), "x: expected finite"),
+    (lambda: R.ridge_pixels(problem(0)[0], np.ones(7), 0.1), "y: expected shape"),
+    (lambda: R.ridge_pixels(problem(0)[0][0], problem(0)[2], 0.1), "x: expected 4 dimensions"),
     (lambda: __import__("theory.lasso_ws").lasso_ws.lasso_working_set(*problem(0)[1:], 0.1, first=0), "first"),
     (lambda: R.solve(*problem(0)[1:], lam=0.1, penalty="l0"), "penalty"),
     (lambda: R.solve(*problem(0)[1:], lam=0.1, penalty="schatten", L=2), "L >= 3"),
@@ -310,6 +315,24 @@ def test_mixed_precision_gram_solve_is_the_float64_solve(seed, cond, K):
     exact = np.linalg.solve(Z.T @ Z / N + lam * np.eye(d), b)
     x = refined_gram_solve(Z, b, lam)
     assert x is not None and rel_err(x, exact) < 1e-12 * cond
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gram_solve_to_floor_is_as_accurate_as_float64_cholesky(seed):
+    """to_floor=True (what ridge_pixels uses) refines past LAPACK dsposv's test until the float64 residual
+    stops halving: its residual is no larger than a float64 Cholesky solve's (the plain test stops ~2x above)."""
+    import scipy.linalg as sla
+
+    from theory.linalg import refined_gram_solve
+    rng = np.random.default_rng(seed)
+    N, d, lam = 2000, 400, 1e-9
+    U, _ = np.linalg.qr(rng.standard_normal((N, d)))
+    V, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    Z = U * np.sqrt(N) * np.geomspace(1, 1e-3, d) @ V.T                  # condition number 1e6
+    b = Z.T @ rng.standard_normal((N, 1)) / N
+    cholesky64 = sla.cho_solve(sla.cho_factor(Z.T @ Z / N + lam * np.eye(d)), b)
+    residual = lambda x: np.abs(b - (Z.T @ (Z @ x) / N + lam * x)).max()   # noqa: E731
+    assert residual(refined_gram_solve(Z, b, lam, to_floor=True)) <= residual(cholesky64)
 
 
 def test_mixed_precision_gram_solve_declines_when_float32_cannot_converge():

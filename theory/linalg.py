@@ -45,14 +45,20 @@ def mirror_upper(U: np.ndarray, block: int = 512) -> np.ndarray:
     return U
 
 
-def refined_gram_solve(Z: np.ndarray, rhs: np.ndarray, lam: float, max_steps: int = 30) -> np.ndarray | None:
+def refined_gram_solve(Z: np.ndarray, rhs: np.ndarray, lam: float, max_steps: int = 30,
+                       to_floor: bool = False) -> np.ndarray | None:
     """``(Z^T Z / N + lam I) x = rhs`` for ``Z: (N, d)`` float64, ``rhs: (d, K)``, in mixed precision: the Gram in
     float32 (``ssyrk``, twice ``dsyrk``'s rate), its Cholesky in float64 as the approximate inverse, then
     iterative refinement whose residuals ``r = rhs - Z^T (Z x) / N - lam x`` use the float64 Z (O(N d) each).
     Stops as LAPACK's ``dsposv`` does: each column's ``max|r| <= max|x| * ||A||_F * eps * sqrt(d)`` (a float64
     backward-stable answer: the float64 system's solution, whatever the float32 round-off). Returns None
     when that is not reached in ``max_steps`` or the residual grows (cond(G + lam I) near 1 / float32
-    epsilon, a singular Gram): the caller then solves in float64, as ``dsposv`` falls back."""
+    epsilon, a singular Gram): the caller then solves in float64, as ``dsposv`` falls back.
+
+    to_floor=True: after that test holds, keep refining while a step at least halves the largest residual
+    (to the floor of the float64 residual itself), so the answer is as accurate as a float64 Cholesky solve
+    of the same system, not only backward stable (the forward error of the two differs by up to cond x the
+    test's bound otherwise; measured 1e-8 relative at cond 2e6 on 3072 pixel features)."""
     import scipy.linalg as sla
     from scipy.linalg.blas import ssyrk
     N, d = Z.shape
@@ -64,14 +70,17 @@ def refined_gram_solve(Z: np.ndarray, rhs: np.ndarray, lam: float, max_steps: in
     except np.linalg.LinAlgError:
         return None
     x = sla.cho_solve(c, rhs, check_finite=False)
-    prev = np.inf
+    prev, passed, x_prev = np.inf, False, x
     for _ in range(max_steps + 1):
         r = rhs - (Z.T @ (Z @ x) / N + lam * x)
         size = np.abs(r).max(axis=0)
-        if np.all(size <= np.abs(x).max(axis=0) * bound):
+        if passed and not size.max() < prev / 2:         # at the floor: the previous x was as good
+            return x_prev
+        passed = passed or bool(np.all(size <= np.abs(x).max(axis=0) * bound))
+        if passed and not to_floor:
             return x
-        if not np.all(np.isfinite(size)) or size.max() >= prev:   # diverging: the float32 factor is too poor
+        if not passed and (not np.all(np.isfinite(size)) or size.max() >= prev):   # diverging: float32 too poor
             return None
-        prev = size.max()
+        prev, x_prev = size.max(), x.copy()
         x += sla.cho_solve(c, r, check_finite=False)
-    return None
+    return x if passed else None

@@ -203,6 +203,29 @@ def ridge(x_hat=None, y=None, lam: float = 0.0, d: Design | None = None, method:
     return dft2(sol.T.reshape((d.K,) + d.shape)) if method == "pixel" else _u_to_v(sol, d)
 
 
+def ridge_pixels(x, y, lam: float) -> np.ndarray:
+    """Exact ridge solution of eq. 4.15 from pixels: ``x (N, C, H, W)`` real images, ``y (N,)`` or ``(N, K)``,
+    ``lam >= 0`` (0: least squares, full rank needed) -> ``v_hat (K, C, H, W)``, the same answer as
+    ``ridge(dft2(x), y, lam)``.
+
+    The unitary DFT is orthogonal on real images and ``|v_hat|_F = |v|_F`` (Parseval), so eq. 4.15's objective
+    is the pixel-space ridge objective of ``v = idft2(v_hat)``: solve ``(X^T X / N + lam I) v = X^T y / N`` on
+    the pixels (float32 Gram refined to the float64 floor, ``theory.linalg.refined_gram_solve``), then one
+    DFT of the K filters. No DFT of the N images is needed: the cheapest route when the user holds pixels."""
+    lam = nonnegative("lam", lam)
+    x = as_array("x", x, ndim=4, finite=False)
+    if np.iscomplexobj(x):
+        raise ValueError("x: expected real images (pixels); for DFT data use ridge(x_hat, y, lam)")
+    _, Y = regression_data(x, y)
+    X = np.ascontiguousarray(x.reshape(len(x), -1), dtype=np.float64)          # (N, CHW), a view when float64
+    if not np.all(np.isfinite(X)):
+        raise ValueError("x: expected finite entries, found NaN or inf")
+    rhs = X.T @ Y / len(X)                                                      # (CHW, K)
+    v = refined_gram_solve(X, rhs, lam, to_floor=True)   # as accurate as a float64 Cholesky solve
+    v = _spd_solve(gram(X) / len(X), rhs, lam, len(X)) if v is None else v
+    return dft2(v.T.reshape((Y.shape[1],) + x.shape[1:]))
+
+
 def _spd_solve(A: np.ndarray, rhs: np.ndarray, lam: float, N: int) -> np.ndarray:
     """``(A + lam I)^{-1} rhs`` by Cholesky, ValueError if singular; A Gram-like ``(n, n)``, rhs ``(n, K)``."""
     import scipy.linalg as sla

@@ -1,0 +1,165 @@
+"""python -m benchmarks.readme RUN.json [RUN.json ...]: write benchmarks/README.md from benchmark runs' JSON.
+
+Every number in the page comes from the JSON files named (``python -m benchmarks --out RUN.json``); nothing is
+typed in. With one file the tables show that run; with several (the same entries run again), each ratio is
+also given as min / median / max over the runs that have it, and the timings are those of the run with the
+median ratio. The machine block (cores, float32 GEMM at 4096, BLAS kernels, environment) is the first file's.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from infra.cli import ArgumentParser, add_overwrite, require_output_file
+
+TITLES = {"peer": "Against the peers a user would pick instead",
+          "training": "Training: freqsens's epoch vs a plain DataLoader loop on the same model",
+          "context": "Context: against cvxpy, nn.Conv2d and the definitions"}
+NOTES = {
+    "peer": "Ratio = peer time / freqsens time (above 1: freqsens faster); each entry first checks that both "
+            "reach the same answer (values, or the objective for solvers) and refuses to time a wrong one.",
+    "training": "One epoch of 512 embedded images at the model's quick preset on each side, from the same "
+                "weights in the same order (parameters checked equal after the first epoch). Where the rest of a "
+                "run's time goes (validation, the learning gate's passes, checkpoints, test) is in every run's "
+                "`result.json` (`timing`).",
+    "context": "Baselines that take minutes are timed once after a warm-up call; candidates are timed in repeats "
+               "(median, interquartile range in the JSON).",
+}
+
+
+def load_runs(paths: list[str]) -> list[dict]:
+    """The runs' JSON (each must be a ``python -m benchmarks`` output: ``results`` and ``machine``)."""
+    runs = []
+    for p in paths:
+        try:
+            doc = json.loads(Path(p).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"RUN {p}: not a readable JSON file ({type(exc).__name__})") from None
+        if not isinstance(doc, dict) or not isinstance(doc.get("results"), list) or "machine" not in doc:
+            raise ValueError(f"RUN {p}: not a `python -m benchmarks` output (no results / machine)")
+        runs.append(doc)
+    return runs
+
+
+def _s(t: float) -> str:
+    return f"{t * 1e3:.3g} ms" if t < 1 else f"{t:.3g} s"
+
+
+def _median(xs: list[float]) -> float:
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def _status(ratio: float, target) -> str:
+    if target is None:
+        return "-"
+    return f">= {target:g}x: " + ("met" if ratio >= target else "**not met**")
+
+
+def entries(runs: list[dict]) -> dict[str, list[dict]]:
+    """name -> that entry's result in every run that has it, in file order."""
+    out: dict[str, list[dict]] = {}
+    for run in runs:
+        for r in run["results"]:
+            out.setdefault(r["name"], []).append(r)
+    return out
+
+
+def table(rows: list[list[dict]], several: bool) -> list[str]:
+    head = ["benchmark", "workload", "freqsens", "baseline", "time", "baseline time", "ratio"]
+    head += ["min / median / max", "runs"] if several else []
+    head += ["target"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for rs in rows:
+        ratios = [r["speedup"] for r in rs]
+        med = _median(ratios)
+        r = min(rs, key=lambda q: abs(q["speedup"] - med))       # the run with the median ratio
+        cells = [f"`{r['name']}`", r["workload"], r["candidate_name"], r["baseline_name"],
+                 _s(r["candidate"]["median_s"]), _s(r["baseline"]["median_s"]), f"{r['speedup']:.2f}x"]
+        if several:
+            cells += [f"{min(ratios):.2f} / {med:.2f} / {max(ratios):.2f}x", str(len(rs))]
+        cells += [_status(min(ratios) if several else r["speedup"], r.get("target"))]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return lines
+
+
+def machine_block(run: dict) -> list[str]:
+    m = run["machine"]
+    g = m.get("gemm") or {}
+    blas = m.get("blas") or {}
+    libs = ", ".join(f"{lib.get('internal_api')} {lib.get('version') or ''} ({lib.get('architecture') or '-'} kernel, "
+                     f"{lib.get('num_threads')} threads)" for lib in blas.get("libraries", []))
+    rates = ", ".join(f"{k} {g[k] / 1e9:.0f} GFLOP/s" for k in ("numpy", "torch") if k in g)
+    cfg = run.get("config", {})
+    return [f"- **Machine**: {m.get('cpu_count')} cores, torch {m.get('torch')} ({blas.get('torch_blas')} BLAS, "
+            f"{blas.get('cpu_capability')}), numpy {m.get('numpy')}, device {m.get('device')}, allocator "
+            f"{m.get('allocator')}; benchmark threads {cfg.get('threads')}.",
+            f"- **float32 GEMM at {g.get('n')}** (median of {g.get('samples')} products): {rates or 'not measured'}.",
+            f"- **BLAS libraries**: {libs or 'unknown'}; environment: {blas.get('env') or 'no OPENBLAS_/MKL_/OMP_ variables'}.",
+            f"- **Run**: {run.get('provenance', {}).get('time_utc', '?')}, git "
+            f"{str(run.get('provenance', {}).get('git_revision', '?'))[:7]}, command `python -m benchmarks "
+            f"{' '.join(cfg.get('names') or [])}{' --small' if cfg.get('small') else ''} --threads {cfg.get('threads')}`."]
+
+
+def extras(rows: list[list[dict]]) -> list[str]:
+    out = []
+    for rs in rows:
+        for r in rs[:1]:
+            ex = r.get("extra") or {}
+            if "candidate_share_of_gemm" in ex:
+                shares = [q["extra"]["candidate_share_of_gemm"] for q in rs]
+                out.append(f"- `{r['name']}`: {ex['useful_flop'] / 1e9:.2f} GFLOP of useful work (the per-frequency "
+                           f"channel products, forward and both backward); freqsens at "
+                           f"{ex['candidate_flop_per_s'] / 1e9:.0f} GFLOP/s = **{100 * ex['candidate_share_of_gemm']:.1f} % "
+                           f"of the GEMM rate** measured in the same run (min / max over runs "
+                           f"{100 * min(shares):.1f} / {100 * max(shares):.1f} %; target 25 %).")
+            for k in ("bmm_s", "fft_s", "rest_s"):
+                if k in ex:
+                    out.append(f"  - {k}: {_s(ex[k])}")
+    return out
+
+
+def render(runs: list[dict], paths: list[str]) -> str:
+    by_name = entries(runs)
+    several = len(runs) > 1
+    lines = ["# Benchmarks", "", "Back to the [README](../README.md).", "",
+             "Generated by `python -m benchmarks.readme " + " ".join(Path(p).name for p in paths) +
+             "` from the JSON of `python -m benchmarks` runs; every figure below is from those files. "
+             "To redo: `python -m benchmarks --out run1.json` (and again for more runs), then this command.", ""]
+    lines += machine_block(runs[0]) + [""]
+    for kind in ("peer", "training", "context"):
+        rows = [rs for rs in by_name.values() if rs[0].get("kind", "context") == kind]
+        if not rows:
+            continue
+        lines += [f"## {TITLES[kind]}", "", NOTES[kind], ""] + table(rows, several) + [""]
+        ex = extras(rows)
+        lines += ex + ([""] if ex else [])
+    skipped = {k: v for run in runs for k, v in (run.get("skipped") or {}).items()}
+    if skipped:
+        lines += ["## Skipped", ""] + [f"- `{k}`: {v}" for k, v in skipped.items()] + [""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = ArgumentParser(prog="python -m benchmarks.readme", description=__doc__.split(":", 1)[1].strip().split("\n")[0])
+    ap.add_argument("runs", nargs="+", metavar="RUN", help="JSON written by python -m benchmarks --out")
+    ap.add_argument("--out", default="benchmarks/README.md", help="page to write (default benchmarks/README.md)")
+    add_overwrite(ap)
+    args = ap.parse_args(argv)
+    try:
+        runs = load_runs(args.runs)
+    except ValueError as exc:
+        ap.error(str(exc))
+    if Path(args.out).resolve() != Path(__file__).with_name("README.md").resolve():
+        require_output_file(ap, "--out", args.out, args.overwrite)
+    from infra.io import atomic_write_text
+    atomic_write_text(args.out, render(runs, args.runs) + "\n")
+    print(f"written: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    from infra.cli import entry
+    sys.exit(entry(main, "python -m benchmarks.readme"))
