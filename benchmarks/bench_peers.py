@@ -18,6 +18,8 @@ from __future__ import annotations
 import functools
 import importlib
 
+import time
+
 import numpy as np
 import torch
 
@@ -122,6 +124,35 @@ def ten_line_conv(x, weight, bias, shift):
     return torch.fft.irfft2(Yf, s=(H, W)) + bias[:, None, None]
 
 
+def _median_time(fn, reps: int = 7) -> float:
+    fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def fft_layer_profile(B: int, C: int, H: int) -> dict:
+    """The FFT layer's forward+backward split by kind of work, each part timed alone at the layer's sizes:
+    ``bmm_s`` the three per-frequency products (forward, input and weight gradients, the layer's exact calls),
+    ``fft_s`` plain ``torch.fft`` calls of the same sizes (rfft2 of x and of the output gradient, irfft2 of the
+    output and of the input gradient, the weight's rfft2 and irfft2). The candidate's time minus both is the
+    rest: layout copies around the products, the phase and the bias."""
+    F, Wf = H * (H // 2 + 1), H // 2 + 1
+    X = torch.randn(F, B, C, dtype=torch.complex64)
+    K = torch.randn(F, C, C, dtype=torch.complex64)
+    x = torch.randn(B, C, H, H)
+    z = torch.randn(B, C, H, Wf, dtype=torch.complex64)
+    w = torch.randn(C, C, H, H)
+    zw = torch.randn(C, C, H, Wf, dtype=torch.complex64)
+    bmm = _median_time(lambda: (torch.bmm(X, K), torch.bmm(X, K.transpose(1, 2)), torch.bmm(X.transpose(1, 2), X)))
+    fft = _median_time(lambda: (torch.fft.rfft2(x), torch.fft.rfft2(x), torch.fft.irfft2(z, s=(H, H)),
+                                torch.fft.irfft2(z, s=(H, H)), torch.fft.rfft2(w), torch.fft.irfft2(zw, s=(H, H))))
+    return {"bmm_s": bmm, "fft_s": fft}
+
+
 def _fft_layer_case(small: bool) -> Case:
     from nets.models.layers import FFTCircularConv2d, same_padding_shift
     B, C, H = (4, 8, 8) if small else (128, 64, 32)
@@ -148,7 +179,7 @@ def _fft_layer_case(small: bool) -> Case:
     return Case(f"forward+backward, batch {B}, {C}->{C}, {H}x{H}", step(lambda: layer(x), list(layer.parameters())),
                 step(lambda: ten_line_conv(x, w, b, s), [w, b]), "FFTCircularConv2d",
                 "ten-line rfft2 + einsum + irfft2", rtol=1e-4,
-                extra={"useful_flop": flops, "gemm_flop_per_s": rate})
+                extra={"useful_flop": flops, "gemm_flop_per_s": rate, **fft_layer_profile(B, C, H)})
 
 
 register("fft-layer-vs-ten-line", "full-size circular conv layer: FFTCircularConv2d vs the ten-line FFT version "

@@ -88,8 +88,9 @@ def _train_case(name: str, depth: int | None, small: bool) -> Case:
         return _flat(theirs) - start
 
     what = name + (f" depth {depth}" if depth else "")
-    return Case(f"one training epoch of {what} (quick preset: batch {cfg.batch_size}, {cfg.optimizer}, width "
-                f"{cfg.width}), {len(x)} images 3x32x32", candidate, baseline, "nets.training.train_epoch",
+    width = f", width {cfg.width}" if cfg.width else ""
+    return Case(f"one training epoch of {what} (quick preset: batch {cfg.batch_size}, {cfg.optimizer}{width}), "
+                f"{len(x)} images 3x32x32", candidate, baseline, "nets.training.train_epoch",
                 "plain DataLoader loop", rtol=RTOL, repeats=3, agreement=_relative_l2,
                 extra={"images": len(x), "batch_size": cfg.batch_size})
 

@@ -156,6 +156,8 @@ def run_one(name: str, repeats: int = 5, min_time: float = 0.2, small: bool = Fa
         extra["baseline_flop_per_s"] = extra["useful_flop"] / base.median_s
         if extra.get("gemm_flop_per_s"):
             extra["candidate_share_of_gemm"] = extra["candidate_flop_per_s"] / extra["gemm_flop_per_s"]
+    if "bmm_s" in extra and "fft_s" in extra:   # the candidate's time not spent in its products or FFTs
+        extra["rest_s"] = cand.median_s - extra["bmm_s"] - extra["fft_s"]
     return Result(name, case.workload, case.candidate_name, case.baseline_name, cand, base,
                   base.median_s / cand.median_s, diff, extra or None, *TARGETS.get(name, ("context", None)))
 
