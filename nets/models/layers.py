@@ -46,10 +46,44 @@ def same_padding_shift(k: int) -> int:
     return (k - 1) // 2
 
 
+_BLOCK_BYTES = 1 << 21   # a transposed block of about 2 MB stays in cache while it is written
+
+
+def _functorch_wrapped(t: torch.Tensor) -> bool:
+    """True for a vmap/grad/jvp-wrapped tensor or autograd's ``is_grads_batched`` (legacy) batched tensor
+    (functorch's private tests; True when torch no longer has them, so the plain copy is taken)."""
+    try:
+        return bool(torch._C._functorch.is_functorch_wrapped_tensor(t) or torch._C._functorch.is_legacy_batchedtensor(t))
+    except AttributeError:
+        return True   # cannot tell: take the plain copy, correct everywhere
+
+
+def _transpose_copy(src: torch.Tensor) -> torch.Tensor:
+    """``src (m, n)`` -> its transpose ``(n, m)``, contiguous (conjugate views resolved on the way).
+
+    Why not ``src.t().contiguous()``: torch's strided copy walks the whole matrix at once; copied in blocks
+    of ~2 MB along the long side it measured 2-4x faster on CPU ((8192, 544) complex: 30 -> 7.5 ms;
+    (17, 262144): 30 -> 7.6 ms). Under functorch transforms (vmap, jacrev: writing into a fresh tensor is
+    not vmappable) and off the CPU, the plain copy."""
+    if src.device.type != "cpu" or _functorch_wrapped(src) or torch._C._are_functorch_transforms_active():
+        return src.t().contiguous()
+    m, n = src.shape
+    out = torch.empty((n, m), dtype=src.dtype)
+    if m >= n:
+        b = max(1, _BLOCK_BYTES // (src.element_size() * n))
+        for i in range(0, m, b):
+            out[:, i:i + b].copy_(src[i:i + b].t())
+    else:
+        b = max(1, _BLOCK_BYTES // (src.element_size() * m))
+        for j in range(0, n, b):
+            out[j:j + b].copy_(src[:, j:j + b].t())
+    return out
+
+
 def _freq_major(z: torch.Tensor) -> torch.Tensor:
     """``(B, C, H, Wf)`` complex -> ``(H * Wf, B, C)`` contiguous (frequency leading, for the batched matmul)."""
     B, C = z.shape[:2]
-    return z.reshape(B * C, -1).t().contiguous().view(-1, B, C)
+    return _transpose_copy(z.reshape(B * C, -1)).view(-1, B, C)
 
 
 def _irfft2_freq_major(zt: torch.Tensor, H: int, W: int, conj: bool = False) -> torch.Tensor:
@@ -61,9 +95,11 @@ def _irfft2_freq_major(zt: torch.Tensor, H: int, W: int, conj: bool = False) -> 
     R = zt.shape[1:]
     z = torch.fft.fft(zt.reshape(H, -1), dim=0, norm=NORM).conj() if conj else \
         torch.fft.ifft(zt.reshape(H, -1), dim=0, norm=NORM)
-    # the FFT may return its output transposed (strides (1, H)): reshape + permute views that layout as it
-    # is, so one copy reorders it (a 2-D .t() of it would copy twice)
-    z = z.reshape(H, W // 2 + 1, -1).permute(2, 0, 1).contiguous().view(*R, H, W // 2 + 1)
+    Wf = W // 2 + 1
+    if z.t().is_contiguous():   # torch's CPU FFT returns it transposed: memory (Wf, *R, H); one blocked copy
+        z = _transpose_copy(z.t().reshape(Wf, -1)).view(*R, H, Wf)
+    else:                       # reshape + permute view the layout as it is, so one copy reorders it
+        z = z.reshape(H, Wf, -1).permute(2, 0, 1).contiguous().view(*R, H, Wf)
     return torch.fft.irfft(z, n=W, dim=-1, norm=NORM)
 
 
