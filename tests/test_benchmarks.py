@@ -160,3 +160,17 @@ def test_real_fourier_design_is_the_pixel_design_in_the_real_basis():
         assert np.allclose(from_real_coefficients(beta, shape), dft2((Q @ beta).T.reshape((2,) + shape)), atol=1e-12)
         assert [list(np.nonzero(group == g)[0]) for g in range(len(weight))] == groups
         assert np.allclose(weights, weight)
+
+
+def test_benchmarks_readme_is_the_generator_output_of_the_published_runs(monkeypatch):
+    """benchmarks/README.md is exactly what `python -m benchmarks.readme` makes of benchmarks/published/*.json:
+    no figure in it was typed or edited by hand."""
+    from pathlib import Path
+
+    from benchmarks import readme
+    monkeypatch.chdir(Path(__file__).resolve().parents[1])
+    page = Path("benchmarks/README.md").read_text()
+    paths = sorted(str(p) for p in Path("benchmarks/published").glob("run*.json"))
+    tag = "- **Conditions**: "
+    context = next((line[len(tag):] for line in page.splitlines() if line.startswith(tag)), "")
+    assert paths and readme.render(readme.load_runs(paths), paths, context) + "\n" == page
