@@ -50,10 +50,11 @@ _BLOCK_BYTES = 1 << 21   # a transposed block of about 2 MB stays in cache while
 
 
 def _functorch_wrapped(t: torch.Tensor) -> bool:
-    """True for a vmap/grad/jvp-wrapped tensor or autograd's ``is_grads_batched`` (legacy) batched tensor
-    (functorch's private tests; True when torch no longer has them, so the plain copy is taken)."""
+    """True inside a functorch transform, for a vmap/grad/jvp-wrapped tensor or autograd's ``is_grads_batched``
+    (legacy) batched tensor (functorch's private tests; True when torch lacks them, so the plain copy is taken)."""
     try:
-        return bool(torch._C._functorch.is_functorch_wrapped_tensor(t) or torch._C._functorch.is_legacy_batchedtensor(t))
+        return bool(torch._C._are_functorch_transforms_active() or torch._C._functorch.is_functorch_wrapped_tensor(t)
+                    or torch._C._functorch.is_legacy_batchedtensor(t))
     except AttributeError:
         return True   # cannot tell: take the plain copy, correct everywhere
 
@@ -65,7 +66,7 @@ def _transpose_copy(src: torch.Tensor) -> torch.Tensor:
     of ~2 MB along the long side it measured 2-4x faster on CPU ((8192, 544) complex: 30 -> 7.5 ms;
     (17, 262144): 30 -> 7.6 ms). Under functorch transforms (vmap, jacrev: writing into a fresh tensor is
     not vmappable) and off the CPU, the plain copy."""
-    if src.device.type != "cpu" or _functorch_wrapped(src) or torch._C._are_functorch_transforms_active():
+    if src.device.type != "cpu" or _functorch_wrapped(src):
         return src.t().contiguous()
     m, n = src.shape
     out = torch.empty((n, m), dtype=src.dtype)
