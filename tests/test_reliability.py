@@ -287,7 +287,10 @@ def test_signals_exit_with_shell_codes_and_resume(tmp_path, sig, code):
     out = tmp_path / "r"
     proc = subprocess.Popen([sys.executable, "-m", "nets.train", "--dataset", "synthetic:grf?n_train=2000&n_val=10&n_test=10&H=16&W=16",
                              "--depth", "3", "--width", "8", "--batch-size", "20", "--max-epochs", "50", "--out", str(out)],
-                            stderr=subprocess.PIPE, text=True, env=env(tmp_path))
+                            stderr=subprocess.PIPE, text=True, env=env(tmp_path),
+                            # a suite started in the background inherits SIGINT ignored (POSIX shells do that to
+                            # background jobs) and Python then keeps ignoring it: give the child the default back
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not (out / "metrics.jsonl").exists() or not (out / "metrics.jsonl").read_text():
         assert time.time() < deadline and proc.poll() is None
