@@ -18,12 +18,10 @@ from __future__ import annotations
 import functools
 import importlib
 
-import time
-
 import numpy as np
 import torch
 
-from benchmarks.harness import Case, Skip, register, run_gemm
+from benchmarks.harness import Case, Skip, median_time, register, run_gemm
 from theory.dft import dft2
 
 LAM = 1e-3
@@ -124,16 +122,6 @@ def ten_line_conv(x, weight, bias, shift):
     return torch.fft.irfft2(Yf, s=(H, W)) + bias[:, None, None]
 
 
-def _median_time(fn, reps: int = 7) -> float:
-    fn()
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
-
-
 def fft_layer_profile(B: int, C: int, H: int) -> dict:
     """The FFT layer's forward+backward split by kind of work, each part timed alone at the layer's sizes:
     ``bmm_s`` the three per-frequency products (forward, input and weight gradients, the layer's exact calls),
@@ -147,9 +135,9 @@ def fft_layer_profile(B: int, C: int, H: int) -> dict:
     z = torch.randn(B, C, H, Wf, dtype=torch.complex64)
     w = torch.randn(C, C, H, H)
     zw = torch.randn(C, C, H, Wf, dtype=torch.complex64)
-    bmm = _median_time(lambda: (torch.bmm(X, K), torch.bmm(X, K.transpose(1, 2)), torch.bmm(X.transpose(1, 2), X)))
-    fft = _median_time(lambda: (torch.fft.rfft2(x), torch.fft.rfft2(x), torch.fft.irfft2(z, s=(H, H)),
-                                torch.fft.irfft2(z, s=(H, H)), torch.fft.rfft2(w), torch.fft.irfft2(zw, s=(H, H))))
+    bmm = median_time(lambda: (torch.bmm(X, K), torch.bmm(X, K.transpose(1, 2)), torch.bmm(X.transpose(1, 2), X)), 7)
+    fft = median_time(lambda: (torch.fft.rfft2(x), torch.fft.rfft2(x), torch.fft.irfft2(z, s=(H, H)),
+                                torch.fft.irfft2(z, s=(H, H)), torch.fft.rfft2(w), torch.fft.irfft2(zw, s=(H, H))), 7)
     return {"bmm_s": bmm, "fft_s": fft}
 
 

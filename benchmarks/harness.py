@@ -91,6 +91,18 @@ def load_all() -> None:
         importlib.import_module(mod)
 
 
+def median_time(fn: Callable[[], object], samples: int = 5) -> float:
+    """Median seconds of one call of ``fn`` over ``samples`` calls, after one warm-up call (for minute-free
+    measurements that need no loop calibration: GEMM rates, profiles, training steps)."""
+    fn()
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
 def time_call(fn: Callable[[], object], repeats: int = 5, min_time: float = 0.2) -> Timing:
     """Median and IQR of the per-call time of ``fn`` (warm-up first; loops so each sample >= min_time)."""
     fn()  # warm-up (caches, lazy imports, allocator)
@@ -176,13 +188,7 @@ def gemm_rates(n: int = 4096, samples: int = 3) -> dict:
     except ImportError:
         pass
     for name, fn in libs:
-        fn()
-        times = []
-        for _ in range(samples):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        rates[name] = 2 * n ** 3 / float(np.median(times))
+        rates[name] = 2 * n ** 3 / median_time(fn, samples)
     return {"n": n, "samples": samples, **rates, "best": max(rates.values())}
 
 

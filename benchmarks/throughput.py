@@ -7,7 +7,6 @@ a ratio: it depends on the machine, which is saved with the numbers.
 from __future__ import annotations
 
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,7 +32,6 @@ def parse_model(name: str) -> tuple[str, dict]:
 
 def images_per_second(name: str, batch: int, steps: int, device: str = "cpu") -> float:
     """Training throughput of one registered model at ``batch`` (images/s, median step time)."""
-    import numpy as np
     import torch
     from nets.models import build_model
     torch.manual_seed(0)
@@ -50,13 +48,8 @@ def images_per_second(name: str, batch: int, steps: int, device: str = "cpu") ->
         if device != "cpu":
             torch.cuda.synchronize()
 
-    step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return batch / float(np.median(times))
+    from benchmarks.harness import median_time
+    return batch / median_time(step, steps)
 
 
 def main(argv=None) -> int:

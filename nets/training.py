@@ -179,7 +179,8 @@ def _start(run: Run, cfg: TrainConfig, resume: bool, model, opt, sched, device, 
 
 def train_epoch(cfg: TrainConfig, model, opt, epoch: int, xtr, ytr, device, amp: bool = False, progress: bool = False,
                 name: str = "") -> dict:
-    """One pass over the training data ``xtr (N, C, H, W)``, ``ytr (N,)`` (tensors on ``device``) in batches of
+    """One epoch of appendix C.5's training (minibatch steps on the cross-entropy, weight decay in the optimiser:
+    eq. 4.1's penalty) over ``xtr (N, C, H, W)``, ``ytr (N,)`` (tensors on ``device``) in batches of
     ``cfg.batch_size``, in the order fixed by ``(cfg.seed, epoch)``; returns the running loss and accuracy.
     Batches are gathered by indexing the tensors (no DataLoader, no per-image collation)."""
     from tqdm import tqdm
