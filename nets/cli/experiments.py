@@ -82,7 +82,7 @@ def main(argv=None) -> int:
 
 def _run(args, out: Path, marker: Path, ident: dict, shape) -> int:
     from nets.experiments import Runner
-    from nets.experiments.driver import names_for, run_experiment
+    from nets.experiments.driver import names_for, run_experiment, train_all
     atomic_write_json(marker, ident)
     from nets.experiments.sweep import Context
     ctx = Context(args.dataset, args.preset, args.seeds, out, args.data_root, shape, args.device)
@@ -90,7 +90,9 @@ def _run(args, out: Path, marker: Path, ident: dict, shape) -> int:
     names = names_for(args.name)
     t0 = time.time()
     failed = 0
+    spent = {}
     try:
+        spent = train_all(names, ctx, runner)   # every experiment's training runs in one pool, longest first
         for n in names:
             res = run_experiment(n, ctx, runner)
             failed += len(res.get("failed", []))
@@ -101,7 +103,8 @@ def _run(args, out: Path, marker: Path, ident: dict, shape) -> int:
     if args.name == "all" and failed == 0 and not timing.exists():
         # the first complete run's time; a re-run of finished work keeps it, so the report reproduces
         from infra.io import provenance
-        atomic_write_json(timing, {"experiments": names, "seconds": round(time.time() - t0, 1), **provenance()})
+        atomic_write_json(timing, {"experiments": names, "seconds": round(time.time() - t0, 1),
+                                   "training": spent, **provenance()})
     if not args.no_report:
         from nets.report import build_report
         print(f"report: {build_report(out)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from nets.experiments.depth import VARIANTS
 from nets.experiments.registry import Experiment
 from nets.experiments.sections import trend_section
-from nets.experiments.sweep import analyse_runs, make_task, run_with_baselines
+from nets.experiments.sweep import analyse_runs, make_task, run_with_baselines, with_baselines
 from nets.experiments.trends import trend_table
 
 # SGD at lr 3e-4 (the decay's exposure is lr-bound; Adam rescales the L2 gradient and acted 3x less in the
@@ -76,4 +76,5 @@ def summary_rows(result) -> list:
     return out
 
 
-EXPERIMENT = Experiment("decay", "Hypothesis II: weight decay", PRESETS, run, section, verdicts=summary_rows)
+EXPERIMENT = Experiment("decay", "Hypothesis II: weight decay", PRESETS, run, section, verdicts=summary_rows,
+                        training=lambda ctx, p: with_baselines(tasks(ctx, p)))

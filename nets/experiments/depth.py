@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from nets.experiments.registry import Experiment
 from nets.experiments.sections import trend_section
-from nets.experiments.sweep import analyse_runs, make_task, run_with_baselines
+from nets.experiments.sweep import analyse_runs, make_task, run_with_baselines, with_baselines
 from nets.experiments.trends import HEADLINE, architecture_control, slope_difference, trend_table
 
 VARIANTS = {"natural": None, "standardised": "standardise", "whitened": "whiten"}
@@ -89,4 +89,5 @@ def summary_rows(result) -> list:
     return out
 
 
-EXPERIMENT = Experiment("depth", "Hypothesis I: depth", PRESETS, run, section, verdicts=summary_rows)
+EXPERIMENT = Experiment("depth", "Hypothesis I: depth", PRESETS, run, section, verdicts=summary_rows,
+                        training=lambda ctx, p: with_baselines(tasks(ctx, p)))

@@ -39,24 +39,30 @@ def _pooled(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
 
 
 def run(ctx, p, runner) -> dict:
-    """One task per model (the depth experiment's seed-0 natural runs), spread over the runner's workers
-    like the training tasks: the maps do not depend on which process computes them."""
+    """Two tasks per model (the depth experiment's seed-0 natural runs), one per half of the images, spread
+    over the runner's workers deepest model first, so both workers share the slowest model's map: a half's
+    maps do not depend on which process computes them."""
     import sys
     depth = json.loads((ctx.out / "experiments" / "depth.json").read_text())
     rows = [r for r in depth["runs"] if "error" not in r and r.get("seed") == 0 and r.get("data", "natural") == "natural"
             and (p["heat_depths"] is None or r.get("depth") in p["heat_depths"])]
     print(f"[experiments] heatmap: {len(rows)} model(s) on {runner.workers} worker(s)", file=sys.stderr, flush=True)
+    jobs = sorted(((i, k) for i in range(len(rows)) for k in (0, 1)), key=lambda j: -(rows[j[0]].get("depth") or 0))
+    args = ([rows[i] for i, _ in jobs], [p] * len(jobs), [k for _, k in jobs])
     if runner.workers > 1 or runner.scheduler:
         from infra.parallel import Executor
         with Executor(runner.workers, runner.scheduler) as ex:
-            return {"maps": ex.map(heat_maps, rows, [p] * len(rows), [True] * len(rows))}
-    return {"maps": [heat_maps(r, p) for r in rows]}
+            done = ex.map(heat_half, *args, [True] * len(jobs))
+    else:
+        done = [heat_half(*a) for a in zip(*args)]
+    halves = {job: h for job, h in zip(jobs, done)}
+    return {"maps": [heat_maps(r, p, (halves[i, 0], halves[i, 1])) for i, r in enumerate(rows)]}
 
 
-def heat_maps(r: dict, p: dict, worker: bool = False) -> dict:
-    """The heat map and first-order map of one trained run ``r`` (a depth-experiment row) on its test images,
-    each from two halves of them (split-half reliability); saved next to the run. ``worker``: one torch
-    thread (the process shares the machine with the other workers)."""
+def heat_half(r: dict, p: dict, k: int, worker: bool = False) -> dict:
+    """Half ``k`` (0: the first ``n // 2`` of the first ``n`` test images, 1: the rest; seed ``k``) of one
+    trained run's heat map and first-order map: ``{"n", "heat", "first_order"}`` (``(H, W)`` arrays), or
+    ``{"skipped": why}``. ``worker``: one torch thread (the process shares the machine with other workers)."""
     import torch
 
     from nets.measures import first_order_heat_map, fourier_heat_map
@@ -69,18 +75,25 @@ def heat_maps(r: dict, p: dict, worker: bool = False) -> dict:
     n = min(p["heat_images"], len(xt))
     pixels = xt[:n].astype(np.float32) / (255.0 if xt.dtype == np.uint8 else 1.0)
     if pixels.min() < 0 or pixels.max() > 1:
-        return {"run": r["run"], "depth": r.get("depth"), "skipped": "images are not in [0, 1] pixels"}
+        return {"skipped": "images are not in [0, 1] pixels"}
     x, y = torch.from_numpy(pixels), torch.from_numpy(yt[:n].astype(np.int64))
-    parts, norm = (slice(0, n // 2), slice(n // 2, n)), (data.mean, data.std)   # two halves: reliability
-    halves = [fourier_heat_map(model, x[s], y[s], epsilon=p["epsilon"], normalise=norm, seed=k)
-              for k, s in enumerate(parts)]
-    hm = _pooled(halves[0].mean, halves[1].mean, n)
+    s, norm = (slice(0, n // 2), slice(n // 2, n))[k], (data.mean, data.std)   # two halves: reliability
+    return {"n": n, "heat": fourier_heat_map(model, x[s], y[s], epsilon=p["epsilon"], normalise=norm, seed=k).mean,
+            "first_order": first_order_heat_map(model, x[s], epsilon=p["epsilon"], normalise=norm, seed=k).mean}
+
+
+def heat_maps(r: dict, p: dict, halves: tuple[dict, dict]) -> dict:
+    """The heat map and first-order map of one trained run ``r`` (a depth-experiment row) from its two
+    halves (:func:`heat_half`), with their split-half reliabilities; the pooled maps saved next to the run."""
+    if "skipped" in halves[0]:
+        return {"run": r["run"], "depth": r.get("depth"), "skipped": halves[0]["skipped"]}
+    n = halves[0]["n"]
+    hm = _pooled(halves[0]["heat"], halves[1]["heat"], n)
     se = float(np.nanmax(np.sqrt(hm * (1 - hm) / n)))
     atomic_write(Path(r["run"]) / "heatmap.npy", lambda f, m=hm: np.save(f, m))
     S = np.load(Path(r["run"]) / "sensitivity.npz", allow_pickle=False)["mean"].mean(0)
-    reliability = _spearman(halves[0].mean.ravel(), halves[1].mean.ravel())
-    fo = [first_order_heat_map(model, x[s], epsilon=p["epsilon"], normalise=norm, seed=k).mean
-          for k, s in enumerate(parts)]
+    reliability = _spearman(halves[0]["heat"].ravel(), halves[1]["heat"].ravel())
+    fo = [h["first_order"] for h in halves]
     fo_map = _pooled(fo[0], fo[1], n)
     fo_rel = _spearman(fo[0].ravel(), fo[1].ravel())
     atomic_write(Path(r["run"]) / "first_order.npy", lambda f, m=fo_map: np.save(f, m))

@@ -32,6 +32,9 @@ class Experiment:
     in_all: bool = True                             # part of ``all``
     figures: tuple[str, ...] = field(default_factory=tuple)
     verdicts: Callable[[dict], list] | None = None  # verdicts(result) -> [summary.Verdict]: the report's first table
+    # training(ctx, params) -> every sweep.Task that ``run`` will ask for (untrained twins included): the driver
+    # trains the tasks of all selected experiments in one pool, longest first, before their analyses
+    training: Callable[..., list] | None = None
 
 
 _REGISTRY: Registry[Experiment] = Registry("experiment")

@@ -14,7 +14,7 @@ import numpy as np
 
 from nets.experiments.registry import Experiment
 from nets.experiments.sections import trend_section
-from nets.experiments.sweep import analyse_runs, make_task, run_with_baselines
+from nets.experiments.sweep import analyse_runs, make_task, run_with_baselines, with_baselines
 from nets.experiments.trends import HEADLINE, trend, trend_table
 
 PRESETS = {
@@ -127,4 +127,5 @@ def summary_rows(result) -> list:
     return out
 
 
-EXPERIMENT = Experiment("resnet", "Residual networks", PRESETS, run, section, verdicts=summary_rows)
+EXPERIMENT = Experiment("resnet", "Residual networks", PRESETS, run, section, verdicts=summary_rows,
+                        training=lambda ctx, p: with_baselines(tasks(ctx, p)))

@@ -7,7 +7,7 @@ import numpy as np
 
 from infra.tables import fmt, markdown_table
 from nets.experiments.registry import Experiment
-from nets.experiments.sweep import analyse_runs, make_task
+from nets.experiments.sweep import analyse_runs, make_task, with_baselines
 
 PRESETS = {
     "tiny": dict(spectra_depth=2, filters=["highpass:0.5", "invert"], alphas=[1.0]),
@@ -155,4 +155,5 @@ def summary_rows(result) -> list:
     return out
 
 
-EXPERIMENT = Experiment("spectra", "Spectral swap", PRESETS, run, section, verdicts=summary_rows)
+EXPERIMENT = Experiment("spectra", "Spectral swap", PRESETS, run, section, verdicts=summary_rows,
+                        training=lambda ctx, p: with_baselines(tasks(ctx, p)))

@@ -134,7 +134,7 @@ def run_task(task: Task) -> dict:
         except (OSError, ValueError, EOFError, json.JSONDecodeError, KeyError, zipfile.BadZipFile):
             # unreadable: redo the sensitivity (training resumes or is already finished), never use it
             run.file("summary").unlink(missing_ok=True)
-    last_error = None
+    last_error, t0 = None, time.time()
     for attempt in range(2):
         try:
             configure(1)
@@ -147,7 +147,8 @@ def run_task(task: Task) -> dict:
             result = {"test_acc": res["test_acc"], "val_acc": res["val_acc"], "attempts": attempt + 1,
                       "measured_epoch": res.get("measured_epoch", res.get("best_epoch")),
                       **{k: sens[k] for k in ("moment1", "moment2", "moment1_nodc", "moment2_nodc", "midband_slope",
-                                              "moment1_released") if k in sens}}
+                                              "moment1_released") if k in sens},
+                      "seconds": round(time.time() - t0, 1)}   # this task's wall time (training + map)
             atomic_write_json(done, {"key": task.key, "result": result})
             crash_point("row")
             return {**task.tags, "key": task.key, "run": str(out), **result}
@@ -168,6 +169,8 @@ def run_tasks(name: str, tasks: list[Task], workers: int = 1, scheduler: str | N
         print(f"[experiments] {name}: {done}/{len(tasks)} tasks done ({dt:.0f} s, ETA "
               f"{dt / done * (len(tasks) - done):.0f} s)", file=sys.stderr, flush=True)
 
+    if all(done(t) for t in tasks):   # only saved rows to read: no worker processes to start
+        workers, scheduler = 1, None
     with Executor(workers, scheduler) as ex:
         return ex.map(run_task, tasks, progress=progress)
 
@@ -254,11 +257,29 @@ def flat_map_stats(shape) -> dict:
     return {k: v for k, v in summarise(np.ones(shape), 0).items() if not k.startswith("radial") and k != "n_images"}
 
 
+def with_baselines(tasks: list[Task]) -> list[Task]:
+    """``tasks`` followed by their untrained twins (:func:`untrained_tasks`): what :func:`run_with_baselines` runs."""
+    return tasks + untrained_tasks(tasks)
+
+
 def run_with_baselines(runner, name: str, tasks: list[Task]) -> tuple[list[dict], list[dict]]:
     """Run ``tasks`` and their untrained twins in one pass: ``(rows, untrained rows)``."""
-    base = untrained_tasks(tasks)
-    rows = runner.run_tasks(name, tasks + base)
+    rows = runner.run_tasks(name, with_baselines(tasks))
     return rows[:len(tasks)], rows[len(tasks):]
+
+
+def task_cost(task: Task) -> float:
+    """A task's relative cost, for longest-first scheduling: image passes of training plus the sensitivity
+    map (K = 10 backward passes per image, ~5 training epochs' worth of one image), times the depth (layers
+    of ConvActually; 4 for models without one). Only the order matters, not the unit."""
+    cfg = task.train
+    layers = (cfg.depth or 4) + 1
+    return ((cfg.max_epochs or 0) * (cfg.n_train or 50000) + 5 * task.sens_images) * layers
+
+
+def done(task: Task) -> bool:
+    """True when the task's row is saved (``run_task`` will only read it)."""
+    return Run(task.folder).file("row").exists()
 
 
 def analyse_runs(rows: list[dict], untrained: list[dict] | None = None) -> tuple[list[dict], dict]:
