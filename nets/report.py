@@ -61,8 +61,34 @@ def build_report(out) -> Path:
     lines += ["## Published CIFAR-10 accuracies (context, not the same data)", ""]
     lines += markdown_table(("setting", "test accuracy"), list(PUBLISHED.items())) + [""]
     timing = _load(out / "timing.json")
+    lines += cost_lines(out, timing)
     lines += ["## Provenance", "", "```", json.dumps(timing, indent=1, sort_keys=True), "```", ""]
     return atomic_write_text(out / "report.md", "\n".join(lines))
+
+
+def cost_lines(out, timing: dict | None) -> list[str]:
+    """What the run cost, from ``timing.json`` (written by the first complete ``all`` run): total wall time,
+    the shared training pool's wall time, and per experiment its training runs, their summed wall times
+    (worker-seconds: on W workers the pool's wall time is about their total / W) and its own analysis time."""
+    from nets.experiments import experiment_names
+    if not timing or "seconds" not in timing:
+        return []
+    train = timing.get("training") or {}
+    per = train.get("per_experiment", {})
+    rows = []
+    for name in experiment_names():
+        res = _load(Path(out) / "experiments" / f"{name}.json")
+        if res is None or name not in timing.get("experiments", []):
+            continue
+        t = per.get(name, {})
+        rows.append((name, t.get("tasks", 0), t.get("worker_seconds", 0.0),
+                     "left out by the preset" if "skipped" in res else res.get("seconds")))
+    head = (f"Wall time of the whole run: {timing['seconds']:.0f} s ({timing['seconds'] / 60:.1f} min)"
+            + (f"; the shared training pool (every experiment's runs, longest first): {train['seconds']:.0f} s"
+               if "seconds" in train else "") + ".")
+    return ["## What the run cost", "", head, ""] + markdown_table(
+        ("experiment", "training runs", "their wall times summed (worker-s)", "its own step after the pool (s)"),
+        rows) + [""]
 
 
 def training_settings(out) -> list[tuple]:

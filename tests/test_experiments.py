@@ -370,3 +370,47 @@ def test_fft_extent_centres_pixels_on_signed_frequencies(H, W):
         k = np.fft.fftshift(np.fft.fftfreq(n, 1 / n))
         centres = lo + 0.5 + np.arange(n) * (hi - lo) / n
         assert np.allclose(centres, k), (n, centres, k)
+
+
+def test_train_all_trains_every_planned_task_once_longest_first(tmp_path):
+    """The driver's shared pool: the tasks of all selected experiments, a task two experiments share once, in
+    decreasing ``task_cost``; experiments left out by the preset or already finished contribute nothing; each
+    experiment is charged its own tasks' wall times."""
+    from nets.experiments import Context, Experiment, Runner, make_task, register_experiment, unregister_experiment
+    from nets.experiments.driver import train_all
+    from nets.experiments.sweep import task_cost
+    ctx = Context(TINY_DATA, "tiny", 1, tmp_path / "out")
+
+    def plan(depths, epochs=2):
+        return lambda ctx, p: [make_task(ctx, {"model": "convactually"}, "convactually", 0, depth=d, max_epochs=epochs)
+                               for d in depths]
+
+    class Recorder(Runner):
+        def run_tasks(self, name, tasks):
+            object.__setattr__(self, "seen", [*getattr(self, "seen", []), list(tasks)])
+            return [{"seconds": float(t.train.depth)} for t in tasks]
+
+    section = lambda out, res: []   # noqa: E731
+    exps = [Experiment("toy_a", "A", {"tiny": {}}, None, section, in_all=False, training=plan([1, 3])),
+            Experiment("toy_b", "B", {"tiny": {}}, None, section, in_all=False, training=plan([3, 2])),
+            Experiment("toy_c", "C", {"tiny": {"skip": "not in this preset"}}, None, section, in_all=False,
+                       training=plan([5]))]
+    for e in exps:
+        register_experiment(e)
+    try:
+        runner = Recorder()
+        spent = train_all(["toy_a", "toy_b", "toy_c"], ctx, runner)
+        (tasks,) = runner.seen
+        assert [t.train.depth for t in tasks] == [3, 2, 1]   # depth 3 shared: once; toy_c skipped
+        costs = [task_cost(t) for t in tasks]
+        assert costs == sorted(costs, reverse=True) and costs[0] > costs[-1]
+        assert spent["per_experiment"] == {"toy_a": {"tasks": 2, "worker_seconds": 4.0},
+                                           "toy_b": {"tasks": 1, "worker_seconds": 2.0}}
+        (ctx.out / "experiments").mkdir(parents=True)
+        (ctx.out / "experiments" / "toy_a.json").write_text(json.dumps({"params": {}}))   # finished: not planned
+        runner = Recorder()
+        train_all(["toy_a", "toy_b"], ctx, runner)
+        assert [t.train.depth for t in runner.seen[0]] == [3, 2]
+    finally:
+        for e in exps:
+            unregister_experiment(e.name)

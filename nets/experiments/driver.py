@@ -21,7 +21,8 @@ def train_all(names: list[str], ctx: Context, runner: Runner = Runner()) -> dict
     """Train every task the experiments ``names`` will ask for (``Experiment.training``) in one pool, longest
     first, so no worker idles at the end of one experiment while the other finishes its last run; the
     experiments then find their rows saved. Skips experiments already finished or left out by the preset.
-    Returns ``{experiment: {"tasks": n, "worker_seconds": s}}`` (s: the tasks' own wall time, summed)."""
+    Returns ``{"seconds": wall time, "per_experiment": {experiment: {"tasks": n, "worker_seconds": s}}}`` (s: the
+    tasks' own wall times, summed; a task read back from an earlier call counts its original time)."""
     from nets.experiments.sweep import task_cost
     planned, owner = {}, {}
     for name in names:
@@ -34,6 +35,7 @@ def train_all(names: list[str], ctx: Context, runner: Runner = Runner()) -> dict
             owner.setdefault(str(t.folder), name)
     if not planned:
         return {}
+    t0 = time.time()
     tasks = sorted(planned.values(), key=task_cost, reverse=True)
     rows = runner.run_tasks("training", tasks)
     spent: dict = {}
@@ -41,7 +43,7 @@ def train_all(names: list[str], ctx: Context, runner: Runner = Runner()) -> dict
         s = spent.setdefault(owner[str(t.folder)], {"tasks": 0, "worker_seconds": 0.0})
         s["tasks"] += 1
         s["worker_seconds"] = round(s["worker_seconds"] + row.get("seconds", 0.0), 1)
-    return spent
+    return {"seconds": round(time.time() - t0, 1), "per_experiment": spent}
 
 
 def run_experiment(name: str, ctx: Context, runner: Runner = Runner()) -> dict:
