@@ -171,41 +171,7 @@ def input_gradients_only(model: torch.nn.Module):
     try:
         for p in params:
             p.requires_grad_(False)
-        with conv_layout(model):
-            yield model
+        yield model
     finally:
         for p in params:
             p.requires_grad_(True)
-
-
-def _has_conv(model: torch.nn.Module) -> bool:
-    return any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
-
-
-@contextmanager
-def conv_layout(model: torch.nn.Module):
-    """Within the block a CPU model with ``nn.Conv2d`` layers has its 4-D parameters in channels-last memory
-    (each parameter's own storage put back after, also on error: values and layout as they were).
-
-    Why: oneDNN's convolution backward is faster on NHWC (:func:`nets.runtime.preferred_layout` measures it
-    for training); the input-gradient passes of MyrtleCNN measured ~1.1x faster, which is what puts
-    ``frequency_sensitivity`` ahead of ``jacrev`` and batched VJPs there (``benchmarks`` sensitivity-myrtle-*).
-    Models without ``nn.Conv2d`` (the FFT layer) and models off the CPU are left as they are.
-    Inputs follow with :func:`input_layout`."""
-    params = [p for p in model.parameters() if p.dim() == 4 and p.device.type == "cpu"] if _has_conv(model) else []
-    saved = [(p, p.data) for p in params]
-    try:
-        for p in params:
-            p.data = p.data.contiguous(memory_format=torch.channels_last)
-        yield model
-    finally:
-        for p, d in saved:
-            p.data = d
-
-
-def input_layout(model: torch.nn.Module, x: torch.Tensor) -> torch.memory_format:
-    """The memory format an input batch ``x`` should have for ``model`` inside :func:`conv_layout`:
-    channels-last for 4-D CPU batches of a model with ``nn.Conv2d`` layers, else contiguous."""
-    if x.dim() == 4 and x.device.type == "cpu" and _has_conv(model):
-        return torch.channels_last
-    return torch.contiguous_format

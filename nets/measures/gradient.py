@@ -19,7 +19,7 @@ import sys
 
 import torch
 
-from nets.measures.base import Map, RunningMean, input_gradients_only, input_layout, iter_batches, keeps_mode, prepare
+from nets.measures.base import Map, RunningMean, input_gradients_only, iter_batches, keeps_mode, prepare
 from theory.dft import dft2
 
 KCHUNK = 64   # output gradients stacked at a time (K = 1000 at 224x224 would otherwise need ~25 GB)
@@ -123,7 +123,7 @@ def _units(normalise) -> str:
 
 def _logits(model, xb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """``(xb as a fresh leaf that requires grad, model(xb))``, the logits checked to be ``(B, K)``."""
-    xb = xb.detach().clone(memory_format=input_layout(model, xb)).requires_grad_(True)
+    xb = xb.detach().clone().requires_grad_(True)
     out = model(xb)
     _check_logits(out, xb)
     return xb, out
