@@ -3,7 +3,8 @@
 #   ./run.sh main [NAME] [--flag ...]  set up, then run the main job: all experiments, quick preset, embedded
 #                     data, 3 seeds, 2 workers, report in results/quick/report.md; given flags override those
 #                     defaults one by one (a NAME such as depth replaces "all")
-#   ./run.sh test     set up, then run the test suite (what CI runs); ./run.sh test -m slow: the long runs
+#   ./run.sh test     set up, then run the test suite (what CI runs) on FREQSENS_TEST_WORKERS processes
+#                     (default 2; pytest-xdist); ./run.sh test -m slow: the long runs
 #   ./run.sh setup    set up only
 #   ./run.sh TOOL ... set up, then run one tool in the environment: check (python -m theory.check),
 #                     conjecture (theory.conjecture_search), train, sensitivity, stats, analyze, experiments,
@@ -52,7 +53,8 @@ case "$cmd" in
            # defaults first: argparse keeps the last value, so the user's flags win one by one
            exec "$venv/bin/python" -m nets.experiments "$name" --preset quick --seeds 3 --workers 2 \
                 --out results/quick "$@" ;;
-    test)  setup; cd "$here"; exec "$venv/bin/python" -m pytest "$@" ;;
+    test)  setup; cd "$here"   # the suite over FREQSENS_TEST_WORKERS processes (default 2, one torch thread each)
+           exec "$venv/bin/python" -m pytest -n "${FREQSENS_TEST_WORKERS:-2}" "$@" ;;
     check) setup; exec "$venv/bin/python" -m theory.check "$@" ;;
     conjecture) setup; exec "$venv/bin/python" -m theory.conjecture_search "$@" ;;
     train|sensitivity|stats|analyze|experiments|report) setup; exec "$venv/bin/python" -m "nets.$cmd" "$@" ;;
