@@ -169,7 +169,7 @@ def run_tasks(name: str, tasks: list[Task], workers: int = 1, scheduler: str | N
         print(f"[experiments] {name}: {done}/{len(tasks)} tasks done ({dt:.0f} s, ETA "
               f"{dt / done * (len(tasks) - done):.0f} s)", file=sys.stderr, flush=True)
 
-    if all(done(t) for t in tasks):   # only saved rows to read: no worker processes to start
+    if all(row_saved(t) for t in tasks):   # only saved rows to read: no worker processes to start
         workers, scheduler = 1, None
     with Executor(workers, scheduler) as ex:
         return ex.map(run_task, tasks, progress=progress)
@@ -277,7 +277,7 @@ def task_cost(task: Task) -> float:
     return ((cfg.max_epochs or 0) * (cfg.n_train or 50000) + 5 * task.sens_images) * layers
 
 
-def done(task: Task) -> bool:
+def row_saved(task: Task) -> bool:
     """True when the task's row is saved (``run_task`` will only read it)."""
     return Run(task.folder).file("row").exists()
 
