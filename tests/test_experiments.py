@@ -414,3 +414,18 @@ def test_train_all_trains_every_planned_task_once_longest_first(tmp_path):
     finally:
         for e in exps:
             unregister_experiment(e.name)
+
+
+def test_cost_section_reads_timing_and_experiment_results(tmp_path):
+    """The report's cost table: per experiment its pooled runs and worker-seconds from timing.json, its own step
+    from its result, "left out by the preset" for a skipped one; nothing without a timing file."""
+    from nets.report import cost_lines
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "depth.json").write_text(json.dumps({"seconds": 20.2}))
+    (tmp_path / "experiments" / "resnet.json").write_text(json.dumps({"skipped": "why"}))
+    timing = {"seconds": 883.4, "experiments": ["depth", "resnet"],
+              "training": {"seconds": 705.5, "per_experiment": {"depth": {"tasks": 60, "worker_seconds": 988.8}}}}
+    text = "\n".join(cost_lines(tmp_path, timing))
+    assert "883 s (14.7 min)" in text and "training pool (every experiment's runs, longest first): 706 s" in text
+    assert "| depth | 60 | 989 | 20.2 |" in text and "| resnet | 0 | 0 | left out by the preset |" in text
+    assert "| decay |" not in text and cost_lines(tmp_path, None) == []

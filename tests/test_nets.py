@@ -80,6 +80,20 @@ def test_fft_layer_under_functorch_transforms():
     assert close(*grads)
 
 
+@pytest.mark.parametrize("m, n", [(37, 5), (5, 37), (16, 16)])
+def test_blocked_transpose_copy_equals_the_plain_transpose(monkeypatch, m, n):
+    """The FFT layer's blocked transpose (``_transpose_copy``) equals ``.t().contiguous()`` exactly, for tall, wide
+    and square matrices cut into many blocks (block budget shrunk to a few rows), real, complex and a conjugate
+    view; the layer tests alone fit in one block."""
+    import nets.models.layers as layers
+    monkeypatch.setattr(layers, "_BLOCK_BYTES", 3 * 8 * max(m, n) // 2)   # a few rows or columns per block
+    torch.manual_seed(10)
+    z = torch.randn(m, n, dtype=torch.complex64)
+    for src in (z, z.conj(), z.real.contiguous()):
+        out = layers._transpose_copy(src)
+        assert out.is_contiguous() and torch.equal(out, src.t().contiguous())
+
+
 def test_fft_layer_init_matches_conv2d():
     """Same initialisation distribution as nn.Conv2d (kaiming_uniform a=sqrt5): same bound, same seeded draw."""
     torch.manual_seed(1)
