@@ -196,7 +196,7 @@ def train_epoch(cfg: TrainConfig, model, opt, epoch: int, xtr, ytr, device, amp:
             logits = model(xtr[idx]).float()
         loss = torch.nn.functional.cross_entropy(logits, ytr[idx])
         if not torch.isfinite(loss):
-            raise TrainDiverged(f"non-finite loss ({float(loss)}) at epoch {epoch}; stopped. The last good "
+            raise TrainDiverged(f"non-finite loss ({float(loss.detach())}) at epoch {epoch}; stopped. The last good "
                              f"checkpoint ({name}/last.pt, epoch {epoch - 1}) is kept; lower --lr.")
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -223,7 +223,8 @@ def test_measures_meet_pytorch_users_where_they_are():
     ref = frequency_sensitivity(model, x)
     model.train()
     dict_loader = [{"image": x8[:6], "label": y[:6]}, {"image": x8[6:], "label": y[6:]}]
-    S = frequency_sensitivity(model, dict_loader)
+    with pytest.warns(UserWarning, match="uint8 batches are scaled by 1/255"):
+        S = frequency_sensitivity(model, dict_loader)
     assert model.training and all(m.training for m in model.modules())
     assert np.allclose(S.mean, ref.mean, rtol=1e-5) and S.n == 12
     with pytest.raises(ValueError, match="keys"):
