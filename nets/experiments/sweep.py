@@ -270,8 +270,9 @@ def run_with_baselines(runner, name: str, tasks: list[Task]) -> tuple[list[dict]
 
 def task_cost(task: Task) -> float:
     """A task's relative cost, for longest-first scheduling: image passes of training plus the sensitivity
-    map (K = 10 backward passes per image, ~5 training epochs' worth of one image), times the depth (layers
-    of ConvActually; 4 for models without one). Only the order matters, not the unit."""
+    map (K = 10 backward passes per image, ~5 training epochs' worth of one image), times depth + 1 (the
+    layers of ConvActually plus one, so depth-1 runs still rank by their images; depth 4 assumed for models
+    without a depth). Only the order matters, not the unit."""
     cfg = task.train
     layers = (cfg.depth or 4) + 1
     return ((cfg.max_epochs or 0) * (cfg.n_train or 50000) + 5 * task.sens_images) * layers
