@@ -26,7 +26,7 @@ def _run_all(names, args, out, results: list, skipped: dict) -> None:
         except harness.Skip as why:   # a peer that is not installed: said, never faked
             skipped[name] = str(why)
             print(f"[benchmarks] {name}: SKIPPED: {why}", file=sys.stderr, flush=True)
-        atomic_write_json(out, {**harness.to_json(results, vars(args), gemm), "skipped": skipped})
+        atomic_write_json(out, {**harness.to_json(results, vars(args), gemm), "skipped": skipped}, follow=True)
 
 
 def main(argv=None) -> int:

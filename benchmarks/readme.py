@@ -203,7 +203,7 @@ def main(argv=None) -> int:
     if Path(args.out).resolve() != Path(__file__).with_name("README.md").resolve():
         require_output_file(ap, "--out", args.out, args.overwrite)
     from infra.io import atomic_write_text
-    atomic_write_text(args.out, render(runs, args.runs, args.context) + "\n")
+    atomic_write_text(args.out, render(runs, args.runs, args.context) + "\n", follow=True)
     print(f"written: {args.out}")
     return 0
 

@@ -88,7 +88,7 @@ def main(argv=None) -> int:
         rates[name] = images_per_second(name, args.batch, args.steps, device)
         print(f"{name:18s} {rates[name]:9.1f} img/s", flush=True)
         atomic_write_json(out, {"config": vars(args), "device": device, "machine": machine(), "images_per_s": rates,
-                                "provenance": provenance()})
+                                "provenance": provenance()}, follow=True)
     print(f"written: {out}")
     return 0
 

@@ -24,35 +24,50 @@ def _umask() -> int:
     return mask
 
 
-def regular_target(path: str | os.PathLike) -> Path:
-    """``path`` with symlinks followed (a link given as an output is written through, not replaced), after
-    checking that it is missing or a regular file: a rename over a device, a FIFO or a folder would replace
-    it (``/dev/full`` as root), so those raise :class:`OutputError` naming the path and what it is."""
+def _kind(mode: int) -> str:
+    import stat
+    return "a folder" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) \
+        else "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) \
+        else "a link" if stat.S_ISLNK(mode) else "not a regular file"
+
+
+def regular_target(path: str | os.PathLike, follow: bool = True) -> Path:
+    """The path a write of ``path`` replaces, after checking that it is missing or a regular file: a rename
+    over a device, a FIFO or a folder would replace it (``/dev/full`` as root), so those raise
+    :class:`OutputError` naming the path and what it is.
+
+    ``follow=True`` (a file the user named, such as ``--json``): a link is followed and its target written.
+    ``follow=False`` (a file inside an output folder): a link is never followed; the write replaces the link
+    itself, so a planted ``report.md -> ~/important.txt`` leaves ``important.txt`` untouched."""
+    import stat
     path = Path(path)
-    if path.is_symlink():
+    if follow and path.is_symlink():
         try:
             path = Path(os.path.realpath(path, strict=False))
         except OSError as exc:      # a symlink loop
             raise OutputError(f"{path}: cannot follow the link ({exc.strerror or exc})") from None
-    if os.path.lexists(path):
-        import stat
-        try:
-            mode = os.stat(path).st_mode
-        except OSError as exc:
-            raise OutputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-        if not stat.S_ISREG(mode):
-            kind = "a folder" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) \
-                else "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
-            raise OutputError(f"{path} is {kind}, expected a regular file (or a new path) to write")
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return path
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode) and not (not follow and stat.S_ISLNK(mode)):
+        raise OutputError(f"{path} is {_kind(mode)}, expected a regular file (or a new path) to write")
     return path
 
 
-def atomic_write(path: str | os.PathLike, write, mode: str = "wb") -> Path:
-    """Write ``path`` atomically: ``write(f)`` fills a temp file in the same folder, then it is renamed.
-    Only regular files are replaced (:func:`regular_target`)."""
-    path = regular_target(path)
+TMP_TAG = ".freqsens-"    # every temp file is ".NAME.freqsens-XXXXXXXX.tmp": cleanup removes those names only
+
+
+def atomic_write(path: str | os.PathLike, write, mode: str = "wb", follow: bool = False) -> Path:
+    """Write ``path`` atomically: ``write(f)`` fills a temp file in the same folder, then it is renamed over
+    the directory entry. Only regular files (or, with ``follow=False``, a link itself) are replaced
+    (:func:`regular_target`); ``follow=True`` only for a path the user named explicitly."""
+    path = regular_target(path, follow)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # mkstemp opens with O_CREAT | O_EXCL: a link planted under the temp name is never followed
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}{TMP_TAG}", suffix=".tmp")
     try:
         os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as f:
@@ -66,9 +81,9 @@ def atomic_write(path: str | os.PathLike, write, mode: str = "wb") -> Path:
     return path
 
 
-def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+def atomic_write_text(path: str | os.PathLike, text: str, follow: bool = False) -> Path:
     """Write ``text`` to ``path`` atomically (:func:`atomic_write`)."""
-    return atomic_write(path, lambda f: f.write(text), "w")
+    return atomic_write(path, lambda f: f.write(text), "w", follow)
 
 
 def atomic_save_npz(path: str | os.PathLike, **arrays) -> Path:
@@ -91,9 +106,9 @@ def config_key(config, length: int = 16) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:length]
 
 
-def atomic_write_json(path: str | os.PathLike, obj) -> Path:
-    """``atomic_write_text`` of ``json.dumps(obj, indent=2)``."""
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+def atomic_write_json(path: str | os.PathLike, obj, follow: bool = False) -> Path:
+    """``atomic_write_text`` of ``json.dumps(obj, indent=2)``; ``follow`` only for a path the user named."""
+    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n", follow)
 
 
 def git_revision() -> str | None:
@@ -154,21 +169,37 @@ def _root_like(folder: Path) -> bool:
     return r == Path(r.anchor) or r == home or r in system
 
 
-def written_by(folder: str | os.PathLike) -> str | None:
-    """The tool named in ``folder``'s marker; ``"freqsens"`` for a folder with only a lock file (written by
-    an earlier freqsens); None when freqsens did not write it."""
-    folder = Path(folder)
+def _regular(path: Path) -> bool:
+    """``path`` is a regular file itself (not a link to one): the only kind of marker or lock freqsens trusts."""
+    import stat
     try:
-        d = json.loads((folder / MARKER).read_text())
-        if isinstance(d, dict) and isinstance(d.get("tool"), str):
-            return d["tool"]
-    except (OSError, ValueError):
-        pass
-    return "freqsens" if (folder / LOCK).is_file() else None
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def written_by(folder: str | os.PathLike, trust_lock: bool = True) -> str | None:
+    """The tool named in ``folder``'s marker; ``"freqsens"`` for a folder with only a lock file (written by
+    an earlier freqsens); None when freqsens did not write it. A marker or lock that is a link (or any other
+    non-regular file) is not freqsens's: it is never read through."""
+    folder = Path(folder)
+    if _regular(folder / MARKER):
+        try:
+            with open(folder / MARKER, "rb", opener=_nofollow_reader) as f:
+                d = json.loads(f.read(1 << 16))
+            if isinstance(d, dict) and isinstance(d.get("tool"), str):
+                return d["tool"]
+        except (OSError, ValueError):
+            pass
+    return "freqsens" if trust_lock and _regular(folder / LOCK) else None
+
+
+def _nofollow_reader(path, flags):
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK)
 
 
 def check_output_folder(folder: str | os.PathLike, tool: str, overwrite: bool = False,
-                        accept: tuple = ()) -> Path:
+                        accept: tuple = (), trust_lock: bool = True) -> Path:
     """Raise :class:`OutputError` (one line naming the path) unless ``folder`` may be written by ``tool``:
     missing, empty, or written by ``tool`` (or one of ``accept``, or an earlier freqsens); a folder holding
     anything else only with ``overwrite`` (then only the files ``tool`` writes are replaced). Empty and
@@ -184,12 +215,13 @@ def check_output_folder(folder: str | os.PathLike, tool: str, overwrite: bool = 
     if not folder.is_dir():
         return folder
     try:
-        names = [p.name for p in folder.iterdir() if p.name != LOCK]
+        # a lock that is a link (or a FIFO...) is not ours: it makes the folder non-empty
+        names = [p.name for p in folder.iterdir() if not (p.name == LOCK and _regular(p))]
     except OSError as exc:
         raise OutputError(f"{folder}: cannot be listed ({exc.strerror or exc})") from None
     if not names or overwrite:
         return folder
-    owner = written_by(folder)
+    owner = written_by(folder, trust_lock)
     if owner in (tool, "freqsens", *accept):
         return folder
     shown = ", ".join(sorted(names)[:3]) + (", ..." if len(names) > 3 else "")
@@ -211,7 +243,10 @@ def check_output_file(path: str | os.PathLike, overwrite: bool = False) -> Path:
     try:
         with open(target, "rb") as f:
             head = f.read(1 << 20)
-        ours = head == b"" or "provenance" in json.loads(head.decode())
+        d = json.loads(head.decode()) if head else {}
+        # ours: an object with freqsens's provenance entry (versions), not any JSON that mentions the word
+        ours = head == b"" or (isinstance(d, dict) and isinstance(d.get("provenance"), dict)
+                               and "versions" in d["provenance"])
     except (OSError, ValueError, TypeError):
         ours = False
     if not ours:
@@ -221,15 +256,18 @@ def check_output_file(path: str | os.PathLike, overwrite: bool = False) -> Path:
 
 
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[str]:
-    """Delete the temp files (``.NAME.*.tmp``) that a killed :func:`atomic_write` left in ``folder``: called
-    with the folder lock held, so no live writer owns them. Returns the names removed."""
+    """Delete the temp files that a killed :func:`atomic_write` left in ``folder`` (``.NAME.freqsens-XXXXXXXX.tmp``,
+    regular files only; a user's ``.draft.tmp`` is not one): called with the folder lock held, so no live
+    writer owns them. Returns the names removed."""
+    import re
+    own = re.compile(r"^\..+" + re.escape(TMP_TAG) + r"[A-Za-z0-9_]{8}\.tmp$")
     removed = []
     try:
         entries = list(Path(folder).iterdir())
     except OSError:
         return removed
     for p in entries:
-        if p.name.startswith(".") and p.name.endswith(".tmp") and p.is_file() and not p.is_symlink():
+        if own.match(p.name) and _regular(p):
             try:
                 p.unlink()
                 removed.append(p.name)
@@ -271,11 +309,26 @@ class FolderLock:
         if self.tool:
             check_output_folder(self.folder, self.tool, self.overwrite, self.accept)
         check_writable_folder(self.folder)
+        import errno
+        import stat
+        lock = self.folder / LOCK
+        existed = _regular(lock)   # a lock this call creates is no evidence that freqsens wrote the folder
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o666 & ~_umask())
+            # O_NOFOLLOW: a planted ".freqsens.lock -> ~/important.txt" is refused (ELOOP), never truncated;
+            # O_NONBLOCK: a FIFO planted there cannot hang the open
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                         0o666 & ~_umask())
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise OutputError(f"{lock} is a link; freqsens never writes through a link in its output "
+                                  "folder: remove it or use another folder") from None
             raise LockError(f"{self.folder}: cannot write there ({exc.strerror or exc})") from None
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            os.close(fd)
+            raise OutputError(f"{lock} is {_kind(mode)}, expected freqsens's lock file: remove it or use "
+                              "another folder")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -287,6 +340,11 @@ class FolderLock:
         os.write(fd, f"pid {os.getpid()}: {' '.join(sys.argv)[:300]}".encode())
         self.fd = fd
         if self.tool:
+            try:   # checked again under the lock: a writer that finished between our check and our lock wins
+                check_output_folder(self.folder, self.tool, self.overwrite, self.accept, trust_lock=existed)
+            except LockError:
+                self.release()
+                raise
             try:
                 if written_by(self.folder) in (None, "freqsens"):
                     atomic_write_json(self.folder / MARKER, {"tool": self.tool})

@@ -92,6 +92,11 @@ def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = Tr
     except LockError as exc:
         raise TrainError(f"--out: {exc}") from None
     try:
+        # checked again under the lock: another writer may have finished a run here since the check above
+        # (two trains racing into one new folder); a different config is then refused, the same one returned
+        finished = _check_folder(run, cfg, resume, overwrite)
+        if finished is not None:
+            return finished
         return _train(run, cfg, resume, data, progress)
     finally:
         lock.release()

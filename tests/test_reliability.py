@@ -267,7 +267,7 @@ def test_kill_between_config_and_first_checkpoint_resumes(tmp_path):
     out = tmp_path / "r"
     p = _train(tmp_path, out, "--max-epochs", "2", envx={"FREQSENS_CRASH_AT": "config:1"})
     assert p.returncode == -9 and (out / "config.json").exists() and not (out / "best.pt").exists()
-    (out / ".last.pt.abc123.tmp").write_bytes(b"half a checkpoint")   # what a kill inside atomic_write leaves
+    (out / ".last.pt.freqsens-abc123xy.tmp").write_bytes(b"half a checkpoint")   # what a kill inside atomic_write leaves
     p = _train(tmp_path, out, "--max-epochs", "2")
     assert p.returncode == 2 and "--resume" in p.stderr
     p = _train(tmp_path, out, "--max-epochs", "2", "--resume")

@@ -341,7 +341,7 @@ def main(argv=None) -> int:
           + (f"; NOT as expected: {bad}" if bad else ""))
     if args.json:
         from infra.io import atomic_write_json, provenance
-        atomic_write_json(args.json, {"config": vars(args), "results": [asdict(r) for r in results],
+        atomic_write_json(args.json, follow=True, obj={"config": vars(args), "results": [asdict(r) for r in results],
                                       "provenance": provenance()})
     return 1 if bad else 0
 
