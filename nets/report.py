@@ -93,19 +93,22 @@ def cost_lines(out, timing: dict | None) -> list[str]:
 
 def training_settings(out) -> list[tuple]:
     """Per experiment, model and data variant: the optimiser, learning rate, schedule, images, epochs, width and
-    checkpoint rule its runs used, read from the runs' own ``config.json`` (what was run, not what was meant)."""
+    checkpoint rule its runs used, and the code version that trained them, read from the runs' own ``config.json``
+    (what was run, not what was meant)."""
     from nets.experiments import experiment_names
     seen = {}
     for name in experiment_names():
         result = _load(Path(out) / "experiments" / f"{name}.json") or {}
         for r in result.get("runs", []):
-            cfg = (_load(Run(r["run"]).file("config")) or {}).get("config") if r.get("run") else None
+            saved = (_load(Run(r["run"]).file("config")) or {}) if r.get("run") else {}
+            cfg = saved.get("config")
             if not cfg:
                 continue
             label = (name, cfg["model"], str(r.get("data", cfg.get("filter") or "natural")))
             seen.setdefault(label, set()).add((cfg["optimizer"], cfg["lr"], str(cfg.get("lr_drops") or "plateau"),
                                                cfg.get("n_train"), cfg["max_epochs"], cfg.get("width"),
-                                               cfg.get("checkpoint", "best")))
+                                               cfg.get("checkpoint", "best"),
+                                               saved.get("code_version", "unrecorded (older code)")))
     return [(*k, *v) for k, vals in seen.items() for v in sorted(vals, key=str)]
 
 
@@ -121,12 +124,14 @@ def limitations_lines(out, cfg: dict) -> list[str]:
              "images, so their accuracies sit below the published ones (last table) and the verdicts are about "
              "these models. Checkpoint rule: `best` = the epoch with the best validation accuracy, `last` = the "
              "model at the end of the schedule; the accuracy, the learning gate and the sensitivity map all come "
-             "from that one checkpoint."]
+             "from that one checkpoint. Code version: a digest of the data, model, measure and training code "
+             "(`nets.runs.code_version`) that trained each run; it is part of every task's key, so a change to that "
+             "code retrains."]
     if cfg.get("dataset") == "embedded":
         lines[-1] += (" On the embedded data the label is the source photograph: mean colour alone decides much of it "
                       "(see the mean-colour control), which is why the headline statistic leaves the DC term out.")
     lines += [""] + markdown_table(("experiment", "model", "data", "optimiser", "lr", "x0.1 at epochs", "training images",
-                                    "epochs", "width", "checkpoint"), rows) + [""]
+                                    "epochs", "width", "checkpoint", "code version"), rows) + [""]
     return lines
 
 
@@ -150,7 +155,7 @@ def verdict_table(out, figures: bool = True) -> list[str]:
 def summary_lines(out) -> list[str]:
     """The report's first table: every experiment's verdicts from its saved result, with how to read it. The
     README's result tables are the same table (:func:`verdict_table`)."""
-    from nets.experiments.trends import GATE, HEADLINE
+    from nets.experiments.trends import HEADLINE, gate_text
     rows = verdicts(out)
     if not rows:
         return []
@@ -159,10 +164,8 @@ def summary_lines(out) -> list[str]:
             "without the DC term (eq. 5.1 over r > 0; a flat map gives ~11.8 at 32 x 32): smaller = sensitivity "
             "nearer low frequencies. *supported* = both 95% CIs of its slope (bootstrap over seeds; t-interval "
             "through every run) exclude 0 on the predicted side; *not supported* = on the other side; else "
-            "*inconclusive*. Only runs that passed the learning gate are used (test accuracy >= "
-            f"{GATE['min_acc_ratio']:g} x chance and >= the model family's floor where the preset sets one; "
-            f"full-training-split loss changed <= {100 * GATE['max_loss_change']:g}% over the last epoch), on the "
-            "checkpoint that is measured (the preset's rule; see Limitations).", ""] + verdict_table(out)
+            f"*inconclusive*. Only runs that passed the learning gate are used ({gate_text()}), on the last "
+            "epoch's model, the one measured.", ""] + verdict_table(out)
 
 
 if __name__ == "__main__":   # the entry point is nets.cli.report

@@ -66,6 +66,9 @@ class TrainConfig:
     threads: int = 1
     amp: bool = True                # bfloat16 autocast, CUDA only
     checkpoint: str = "best"        # the model a run reports and is measured on: "best" validation accuracy or "last"
+    augment: bool = False           # random flips and translations by up to 4 px (as the released code trains)
+    track_epochs: int = 0           # the last N epochs also record the headline map statistics (the settled-map gate)
+    track_images: int = 0           # ... on the first M validation images, the same every epoch
     out: str = "runs/run"
 
     @classmethod
@@ -77,7 +80,31 @@ class TrainConfig:
         """The fields that define the run (a resume must match them); device/threads/out may differ.
         ``checkpoint`` enters only when not the default, so runs saved before it existed keep their keys."""
         return {k: v for k, v in asdict(self).items() if k not in ("device", "threads", "out", "amp")
-                and not (k == "checkpoint" and v == "best")}
+                and not (k == "checkpoint" and v == "best") and not (k in _NEW_DEFAULTS and v == _NEW_DEFAULTS[k])}
+
+
+#: the source a trained run depends on (data, models, measures, training and the DFT): part of every sweep
+#: task's key, so a change to any of it retrains instead of reusing runs trained by older code
+CODE_PATHS = ("nets/data", "nets/models", "nets/measures", "nets/training.py", "nets/runs.py", "nets/runtime.py",
+              "theory/dft.py", "theory/spectra.py")
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """A 12-hex digest of the files in :data:`CODE_PATHS` (paths and bytes, sorted): the code version a run's
+    key and ``config.json`` record and the report prints."""
+    import hashlib
+    root = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for rel in CODE_PATHS:
+        p = root / rel
+        for f in sorted(p.rglob("*.py")) if p.is_dir() else [p]:
+            h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
+#: fields added after runs were saved: they enter a run's identity only when set, so older runs still resume
+_NEW_DEFAULTS = {"augment": False, "track_epochs": 0, "track_images": 0}
 
 
 @functools.lru_cache(maxsize=2)
@@ -180,7 +207,7 @@ class Run:
             raise TrainError(f"{self.file('config')}: unreadable run config ({type(exc).__name__}: {exc})") from None
 
     def write_config(self, cfg: TrainConfig, **extra) -> None:
-        atomic_write_json(self.file("config"), {"config": asdict(cfg), **extra})
+        atomic_write_json(self.file("config"), {"config": asdict(cfg), "code_version": code_version(), **extra})
 
     def result(self) -> dict:
         return json.loads(self.file("result").read_text())

@@ -197,8 +197,9 @@ def train_epoch(cfg: TrainConfig, model, opt, epoch: int, xtr, ytr, device, amp:
                disable=not (progress and sys.stderr.isatty()), file=sys.stderr)
     for s in bar:
         idx = perm[s:s + cfg.batch_size]
+        xb = augment(xtr[idx], g) if cfg.augment else xtr[idx]
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            logits = model(xtr[idx]).float()
+            logits = model(xb).float()
         loss = torch.nn.functional.cross_entropy(logits, ytr[idx])
         if not torch.isfinite(loss):
             raise TrainDiverged(f"non-finite loss ({float(loss.detach())}) at epoch {epoch}; stopped. The last good "
@@ -212,12 +213,49 @@ def train_epoch(cfg: TrainConfig, model, opt, epoch: int, xtr, ytr, device, amp:
     return {"train_loss": tot / n, "train_acc": correct / n, "n": n}
 
 
+def augment(x, g, shift: int = 4):
+    """The released code's training augmentation on a batch ``x (N, C, H, W)``: each image flipped left-right
+    with probability 1/2 and translated by up to ``shift`` pixels per axis (zero padding, i.e. the mean colour
+    in normalised units); the draws come from ``g``, so an epoch's batches are a function of ``(seed, epoch)``."""
+    N, C, H, W = x.shape
+    flip = torch.rand(N, generator=g) < 0.5
+    di, dj = (torch.randint(0, 2 * shift + 1, (N,), generator=g) for _ in range(2))
+    x = torch.where(flip.to(x.device)[:, None, None, None], x.flip(3), x)
+    pad = torch.nn.functional.pad(x, (shift, shift, shift, shift))
+    rows = (di[:, None] + torch.arange(H)).to(x.device)          # (N, H)
+    cols = (dj[:, None] + torch.arange(W)).to(x.device)          # (N, W)
+    n = torch.arange(N, device=x.device)[:, None, None, None]
+    c = torch.arange(C, device=x.device)[None, :, None, None]
+    return pad[n, c, rows[:, None, :, None], cols[:, None, None, :]].contiguous(memory_format=torch.channels_last
+                                                                            if x.is_contiguous(memory_format=torch.channels_last)
+                                                                            else torch.contiguous_format)
+
+
+#: what a tracked epoch records of its map (``nets.measures.summarise``): the headline and its neighbours
+TRACKED = ("moment1_nodc", "moment1", "moment1_released")
+
+
+def track_map(model, x) -> dict:
+    """The statistics :data:`TRACKED` of the frequency-sensitivity map (appendix C.2, eq. 5.1) of ``model`` on
+    the fixed validation images ``x (M, C, H, W)``: measured at each of a run's last ``track_epochs`` epochs,
+    so the settled-map gate can see whether the statistic the verdicts use still moves. The model is measured
+    in float32 and contiguous (NCHW) memory, as the final map is, on a copy (training state untouched)."""
+    import copy
+
+    from nets.measures import frequency_sensitivity, summarise
+    m = copy.deepcopy(model).to(memory_format=torch.contiguous_format)
+    S = frequency_sensitivity(m, x)
+    summary = summarise(S.mean, S.n)
+    return {k: summary[k] for k in TRACKED}
+
+
 def _train(run: Run, cfg: TrainConfig, resume: bool, data, progress: bool) -> dict:
     runtime = configure(cfg.threads)
     device = resolve_device(cfg.device)
     amp = cfg.amp and device.type == "cuda"
     xtr, ytr = _tensors(data, "train", cfg.n_train, device)
     xva, yva = _tensors(data, "val", cfg.n_val, device)
+    x_track = _tensors(data, "val", cfg.track_images, device)[0] if cfg.track_epochs else None
     model = preferred_layout(make_model(cfg, data.shape, len(data.classes)).to(device))
     opt, sched = make_optimiser(cfg, model)
     start, best = _start(run, cfg, resume, model, opt, sched, device, data, runtime, (len(xtr), len(xva)))
@@ -236,6 +274,11 @@ def _train(run: Run, cfg: TrainConfig, resume: bool, data, progress: bool) -> di
         # the last two epochs also measure the training loss of the model itself (eval mode, whole training
         # split), not the running average along the epoch: what the experiments' learning gate compares
         end = {"train_loss_end": evaluate(model, xtr, ytr, amp=amp)[0]} if epoch >= cfg.max_epochs - 2 else {}
+        # tracked: the last track_epochs of a fixed calendar; under reduce-on-plateau, whose last epoch is not
+        # known in advance, every epoch of the final rate (the one whose next drop stops the run)
+        final_rate = not cfg.lr_drops and opt.param_groups[0]["lr"] < 10 * cfg.min_lr * (1 - 1e-9)
+        if cfg.track_epochs and (epoch >= cfg.max_epochs - cfg.track_epochs or final_rate):
+            end["track"] = track_map(model, x_track)    # the settled-map gate's input (nets.experiments.trends)
         t3 = time.time()
         sched.step() if cfg.lr_drops else sched.step(val_loss)
         rec = {"epoch": epoch, "train_loss": fit["train_loss"], "train_acc": fit["train_acc"], "val_loss": val_loss,

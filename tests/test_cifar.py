@@ -136,8 +136,8 @@ def test_slope_difference_t_interval_is_centred_on_the_separate_fits():
 
 
 def test_gate_floor():
-    assert learning_gate(0.45, 0.1, [1.0, 0.99], floor=0.4)[0]
-    ok, why = learning_gate(0.35, 0.1, [1.0, 0.99], floor=0.4)
+    assert learning_gate(0.45, 0.1, [7.0, 7.01], 0.5, floor=0.4)[0]
+    ok, why = learning_gate(0.35, 0.1, [7.0, 7.01], 0.5, floor=0.4)
     assert not ok and "floor" in why
 
 

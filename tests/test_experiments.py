@@ -68,13 +68,46 @@ def test_trend_table_decides_only_from_runs_that_learned():
 
 
 def test_learning_gate_rules():
-    from nets.experiments.trends import learning_gate
-    assert learning_gate(0.5, 0.1, [1.0, 0.99])[0]
-    ok, why = learning_gate(0.15, 0.1, [1.0, 0.99])
-    assert not ok and "chance" in why
-    ok, why = learning_gate(0.5, 0.1, [1.0, 0.9])
-    assert not ok and "still moving" in why
-    assert not learning_gate(0.5, 0.1, [1.0])[0]
+    """The settled-map gate (trends.GATE) on planted tracks: a settled map passes, a drifting one fails, an
+    accuracy at chance fails, and the bound is max(0.25 x seed spread, 0.05)."""
+    from nets.experiments.trends import GATE, learning_gate, map_drift, pooled_spread
+    assert GATE["settle_fraction"] == 0.25 and GATE["settle_abs"] == 0.05
+    assert learning_gate(0.5, 0.1, [7.00, 7.04, 7.06], spread=0.5)[0]            # moves 0.04 <= 0.125
+    ok, why = learning_gate(0.5, 0.1, [7.0, 7.5, 7.9], spread=0.5)                # moves 0.5 > 0.125
+    assert not ok and "still moving" in why and "0.500" in why
+    ok, why = learning_gate(0.15, 0.1, [7.0, 7.0, 7.0], spread=0.5)               # an untrained-like accuracy
+    assert not ok and "chance" in why and "validation" in why
+    assert not learning_gate(0.5, 0.1, [7.0], spread=0.5)[0]                      # one tracked epoch
+    assert learning_gate(0.5, 0.1, [7.0, 7.04], spread=float("nan"))[0]          # no spread: the absolute bound
+    assert not learning_gate(0.5, 0.1, [7.0, 7.06], spread=0.01)[0]               # 0.06 > max(0.0025, 0.05)
+    assert map_drift([1.0, 1.3, 1.2]) == pytest.approx(0.3)
+    # pooled SD against the textbook formula: settings of 3 and 2 values (one singleton ignored)
+    a, b = [1.0, 2.0, 4.0], [3.0, 3.5]
+    want = np.sqrt((2 * np.var(a, ddof=1) + 1 * np.var(b, ddof=1)) / 3)
+    assert pooled_spread([a, b, [9.0]]) == pytest.approx(want)
+
+
+def test_robust_verdict_needs_both_checkpoints():
+    """A trend decided at the last epoch but not at the one before is "not settled"; ungated and removed values
+    are reported beside it."""
+    from nets.experiments.trends import trend_table
+    rng = np.random.default_rng(0)
+    rows = [{"model": "m", "depth": d, "moment1_nodc": 10 - d + 0.1 * rng.standard_normal(),
+             "headline_prev": 10 + 0.3 * rng.standard_normal(), "learned": d != 5} for d in range(1, 6) for _ in range(3)]
+    e = trend_table(rows, "depth", "model")["m"]
+    assert e["moment1_nodc"]["verdict"] == "supported" and e["robust"]["previous"]["verdict"] == "inconclusive"
+    assert e["robust"]["verdict"] == "not settled" and e["robust"]["removed_values"] == [5]
+    assert e["robust"]["ungated"]["verdict"] == "supported" and e["robust"]["ungated"]["x"] == [1, 2, 3, 4, 5]
+    for r in rows:
+        r["headline_prev"] = r["moment1_nodc"] + 0.01
+    assert trend_table(rows, "depth", "model")["m"]["robust"]["verdict"] == "supported"
+
+
+def test_equivalence_margin():
+    from nets.experiments.trends import EQUIVALENCE_MARGIN, within_margin
+    assert within_margin({"slope_ci": [-0.1, 0.1], "slope_t_ci": [-0.2, 0.25]})
+    assert not within_margin({"slope_ci": [-0.1, 0.1], "slope_t_ci": [-0.2, EQUIVALENCE_MARGIN + 0.01]})
+    assert not within_margin({"slope_ci": [float("nan")] * 2, "slope_t_ci": [-0.1, 0.1]})
 
 
 def _colour_data(same_mean: bool, n=300, seed=0):

@@ -16,7 +16,8 @@ from __future__ import annotations
 from nets.experiments.registry import Experiment
 from nets.experiments.sections import trend_section
 from nets.experiments.sweep import analyse_runs, make_task, run_with_baselines, with_baselines
-from nets.experiments.trends import HEADLINE, architecture_control, slope_difference, trend_table
+from nets.experiments.trends import (HEADLINE, STATISTICS, architecture_control, slope_difference, trend,
+                                     trend_table)
 
 VARIANTS = {"natural": None, "standardised": "standardise", "whitened": "whiten"}
 PRESETS = {"tiny": dict(depths=[1, 2, 3], variants=["natural", "whitened"]),
@@ -49,7 +50,9 @@ def control(rows: list[dict], table: dict, stat: str = HEADLINE) -> dict:
     xs = sorted({r["depth"] for r in learned if r["data"] == "natural"} & {r["depth"] for r in learned if r["data"] == "whitened"})
     per = {v: [[r[stat] for r in learned if r["data"] == v and r["depth"] == x] for x in xs] for v in ("natural", "whitened")}
     diff = slope_difference(xs, per["natural"], per["whitened"])
-    nat, ctl = table.get("natural", {}).get(stat, {}), table.get("whitened", {}).get(stat, {})
+    # both slopes over the same depths (the ones both variants have gated runs at), never natural over 1-5
+    # beside whitened over 2-4
+    nat, ctl = (trend(xs, per[v], direction=STATISTICS[stat]) if xs else {} for v in ("natural", "whitened"))
     verdict, reason = architecture_control(nat, ctl, diff)
     return {"statistic": stat, "depths": xs, "natural_slope": nat.get("slope"), "whitened_slope": ctl.get("slope"),
             **diff, "verdict": verdict, "reason": reason}
@@ -57,6 +60,7 @@ def control(rows: list[dict], table: dict, stat: str = HEADLINE) -> dict:
 
 def section(out, result) -> list[str]:
     from infra.tables import fmt
+    from nets.experiments.trends import EQUIVALENCE_MARGIN
     lines = trend_section(out, result, "depth", "depth", "hypothesis_I", "Hypothesis I: depth (ConvActually; Figs. 2-3)",
                           group="data")
     c = result.get("architecture_control")
@@ -67,7 +71,8 @@ def section(out, result) -> list[str]:
                   f"{fmt(c['whitened_slope'])}; natural minus whitened {fmt(c['difference'])}, bootstrap 95% CI "
                   f"[{fmt(c['ci'][0])}, {fmt(c['ci'][1])}], t 95% CI [{fmt(c['t_ci'][0])}, {fmt(c['t_ci'][1])}]. "
                   f"**Depth effect: {c['verdict']}** ({c['reason']}). Rule: inherited = natural trend supported, "
-                  "whitened not, difference below 0 (both CIs); partly inherited = both supported, difference below 0; "
+                  f"whitened slope flat within +-{EQUIVALENCE_MARGIN:g} (both CIs), difference below 0 (both CIs); "
+                  "partly inherited = both supported, difference below 0; "
                   "architectural = whitened trend supported and the difference not established; else "
                   "inconclusive.", ""]
     return lines

@@ -102,17 +102,29 @@ def trend_lines(name: str, table: dict) -> list[str]:
     """The verdict table: per group and statistic the slope with its two 95% CIs, Spearman with its CI,
     the verdict and why. The headline statistic comes first and is marked."""
     from nets.experiments.trends import HEADLINE, STATISTICS
-    rows = []
+    rows, robust = [], []
     for group, entry in table.items():
-        for stat in sorted(entry, key=lambda s: list(STATISTICS).index(s) if s in STATISTICS else len(STATISTICS)):
+        if "robust" in entry:   # the headline's second checkpoint and ungated verdicts
+            rb = entry["robust"]
+            robust.append((group, f"**{rb['verdict']}**", entry[HEADLINE]["verdict"], rb["previous"]["verdict"],
+                           f"{fmt(rb['previous'].get('slope'))} {_ci(rb['previous'].get('slope_t_ci'))}",
+                           rb["ungated"]["verdict"], f"{fmt(rb['ungated'].get('slope'))} {_ci(rb['ungated'].get('slope_t_ci'))}",
+                           ", ".join(fmt(x) for x in rb["removed_values"]) or "none"))
+        for stat in sorted((s for s in entry if s in STATISTICS), key=list(STATISTICS).index):
             t = entry[stat]
             unit = "per log10 step" if t.get("x_scale") == "log10" else "per step"
             rows.append((group, f"**{stat}** (headline)" if stat == HEADLINE else stat, t.get("direction", ""),
                          f"{fmt(t.get('slope'))} {unit}", _ci(t.get("slope_ci")), _ci(t.get("slope_t_ci")),
                          f"{fmt(t['spearman'])} {_ci(t['ci'])}", t.get("seeds", ""), f"**{t['verdict']}**",
                          t.get("reason", "")))
-    return markdown_table((name, "statistic", "predicted", "slope of seed means", "bootstrap 95% CI",
-                           "t 95% CI (all points)", "Spearman rho [bootstrap CI]", "seeds", "verdict", "why"), rows)
+    lines = markdown_table((name, "statistic", "predicted", "slope of seed means", "bootstrap 95% CI",
+                            "t 95% CI (all points)", "Spearman rho [bootstrap CI]", "seeds", "verdict", "why"), rows)
+    if robust:
+        lines += ["", f"Is the {HEADLINE} verdict robust to the checkpoint and the gate? (claim verdict = the last "
+                  "epoch's when the epoch before agrees, else *not settled*)", ""]
+        lines += markdown_table((name, "claim verdict", "last epoch", "epoch before", "its slope [t CI]", "ungated",
+                                 "its slope [t CI]", "values the gate removed entirely"), robust)
+    return lines
 
 
 def _ci(ci) -> str:
@@ -151,7 +163,7 @@ def baselines_table(result: dict, var: str) -> list[str]:
 def trend_section(out: Path, result: dict, name: str, var: str, key: str, title: str, group: str = "model") -> list[str]:
     """Figure per model and data variant, verdict table (``result[key]``), baselines, run table, exclusions
     and failures: the section of a trend experiment."""
-    from nets.experiments.trends import GATE, HEADLINE
+    from nets.experiments.trends import HEADLINE, gate_text
     lines = [f"## {title}", ""]
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
@@ -169,9 +181,7 @@ def trend_section(out: Path, result: dict, name: str, var: str, key: str, title:
               f"supported / not supported when both the bootstrap CI (seeds resampled) and the t-interval of the "
               f"least-squares slope through all runs exclude 0, else inconclusive. The headline is **{HEADLINE}** "
               f"(eq. 5.1 without r = 0): on the embedded data eq. 5.1's moment is dominated by the DC pixel, "
-              f"which mean colour explains. Only runs that passed the learning gate enter (test accuracy >= "
-              f"{GATE['min_acc_ratio']:g} x chance and training loss changed <= {100 * GATE['max_loss_change']:g}% "
-              f"over the last epoch). Maps are per normalised unit; `*_pixel` columns give the first moments per "
+              f"which mean colour explains. Only runs that passed the learning gate enter ({gate_text()}). Maps are per normalised unit; `*_pixel` columns give the first moments per "
               f"[0, 1] pixel unit (channel c divided by its std_c, the paper's convention), for unfiltered data.", ""]
     lines += trend_lines(group, result[key]) + [""]
     base = baselines_table(result, var)

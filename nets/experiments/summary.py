@@ -52,10 +52,20 @@ def trend_verdicts(result: dict, key: str, claim: str, group_key: str, var_label
         rows = [r for r in result["runs"] if str(r.get(group_key)) == group and select(r, group)]
         used = [r for r in rows if "error" not in r and r.get("learned")]
         unit = "per decade" if t.get("x_scale") == "log10" else "per step"
-        out.append(Verdict(claim.format(group=group), t["verdict"],
+        rob = entry.get("robust")
+        verdict, beside = t["verdict"], ""
+        if rob:   # the claim's verdict needs the second checkpoint to agree; the ungated one is shown beside it
+            verdict = rob["verdict"]
+            beside = (f"; last epoch: {t['verdict']}, epoch before: {rob['previous']['verdict']} "
+                      f"(slope {fmt(rob['previous'].get('slope'))}), ungated: {rob['ungated']['verdict']} "
+                      f"(slope {fmt(rob['ungated'].get('slope'))})")
+            if rob["removed_values"]:
+                beside += f"; the gate removed every run at {var_label} {'/'.join(fmt(x) for x in rob['removed_values'])}"
+        one = str(t.get("reason", "")).startswith("one seed per value")   # a bootstrap of one seed has no width
+        cis = "n/a (one seed per value)" if one else f"bootstrap {ci(t['slope_ci'])}, t {ci(t['slope_t_ci'])}"
+        out.append(Verdict(claim.format(group=group), verdict,
                            f"{HEADLINE} {' / '.join(fmt(m) for m in t.get('means', []))} over {var_label} "
                            f"{'/'.join(fmt(x) for x in t.get('x', []))}; slope {fmt(t['slope'])} {unit} "
-                           f"(released-code moment: {rel})",
-                           f"bootstrap {ci(t['slope_ci'])}, t {ci(t['slope_t_ci'])}",
-                           f"{len(used)} / {len(rows) - len(used)}", accuracy_range(used), figure.format(group=group)))
+                           f"(released-code moment: {rel}){beside}",
+                           cis, f"{len(used)} / {len(rows) - len(used)}", accuracy_range(used), figure.format(group=group)))
     return out

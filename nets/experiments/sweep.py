@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from infra.io import atomic_write_json, config_key, crash_point
-from nets.runs import Run, TrainConfig, load_data
+from nets.runs import Run, TrainConfig, code_version, load_data
 
 # How much data and training each preset affords, shared by every trained experiment; an experiment's
 # own presets say what it varies. "quick" fits the whole "all" sweep in <= 20 minutes on 2 CPU cores
@@ -109,10 +109,14 @@ def make_task(ctx: Context, tags: dict, model: str, seed: int, extra_train: dict
     floor = ctx.scale.get("accuracy_floor", {}).get(spec.name)
     if floor is not None:
         tags = {**tags, "floor": floor}
-    tc = TrainConfig.from_dict({**cfg, "device": ctx.device})
     # deep nets with small kernels: sensitivity costs K backward passes through the net, so fewer images
     sens = ctx.scale["sens_images"] if spec.full_size else ctx.scale["small_sens_images"]
-    key = config_key({**tc.identity(), "sens": sens}, 12)
+    # the settled-map gate (trends.GATE): the headline on the map's own validation images at each of the last
+    # epochs, and the model measured is the last one, so the gate tests the map the verdicts use
+    from nets.experiments.trends import GATE
+    cfg.update(track_epochs=GATE["track_epochs"], track_images=sens, checkpoint="last")
+    tc = TrainConfig.from_dict({**cfg, "device": ctx.device})
+    key = config_key({**tc.identity(), "sens": sens, "code": code_version()}, 12)
     tc.out = str(ctx.out / "runs" / f"{model}-{key}")
     return Task(tc, sens, {**tags, "seed": seed}, key)
 
@@ -145,6 +149,7 @@ def run_task(task: Task) -> dict:
                 measure_run(out, "val", task.sens_images, data=data)
             sens = run.map_summary()
             result = {"test_acc": res["test_acc"], "val_acc": res["val_acc"], "attempts": attempt + 1,
+                      "code_version": run.saved().get("code_version", "unrecorded"),
                       "measured_epoch": res.get("measured_epoch", res.get("best_epoch")),
                       **{k: sens[k] for k in ("moment1", "moment2", "moment1_nodc", "moment2_nodc", "midband_slope",
                                               "moment1_released") if k in sens},
@@ -211,27 +216,55 @@ def similarity(row: dict) -> dict:
     return out
 
 
-def gate(row: dict) -> dict:
-    """The learning gate (``trends.learning_gate``) of a finished row, from its run folder's ``result.json``
-    (test accuracy, chance) and ``metrics.jsonl`` (training loss per epoch), and how much the weight decay
-    could act: ``decay_exposure = weight_decay * sum over steps of lr`` (x 1 / (1 - momentum) for SGD, whose
-    momentum multiplies every step), the exponent of the shrink factor exp(-exposure) the decay alone applies."""
-    from nets.experiments.trends import learning_gate
+def gate_inputs(row: dict) -> dict:
+    """What the learning gate (``trends.learning_gate``) reads of a finished row, from its run folder's
+    ``result.json`` and ``metrics.jsonl``: validation accuracy, chance, the headline statistic at each tracked
+    epoch (``track``) and the one before the last (``headline_prev``: the second checkpoint the verdicts are
+    also computed from); as information, the training loss's change over the last epoch; and how much the
+    weight decay could act: ``decay_exposure = weight_decay * sum over steps of lr`` (x 1 / (1 - momentum) for
+    SGD, whose momentum multiplies every step), the exponent of the shrink factor exp(-exposure) the decay
+    alone applies."""
+    from nets.experiments.trends import HEADLINE
     run = Run(row["run"])
     res, metrics, cfg = run.result(), run.metrics(), run.config()
-    # the gate compares the end-of-epoch training loss (``train_loss_end``, last two epochs) where recorded
     losses = [m.get("train_loss_end", m["train_loss"]) for m in metrics]
     chance = res.get("chance")
     if chance is None:   # a run saved before result.json recorded it: the test split's most frequent class
         y = load_data(cfg).y_test[:cfg.n_test]
         chance = float(np.bincount(y).max() / len(y))
-    passed, reason = learning_gate(res["test_acc"], chance, losses, row.get("floor"))
+    track = [m["track"][HEADLINE] for m in metrics if "track" in m]
     n = run.saved().get("n_train", cfg.n_train or 0)
     # each metrics row records the lr *after* its epoch's scheduler step: epoch e ran at row e-1's lr
     lrs = [cfg.lr] + [m["lr"] for m in metrics[:-1]]
     boost = 1 / (1 - cfg.momentum) if cfg.optimizer == "sgd" else 1.0
-    return {"learned": passed, "gate": reason, "chance": chance, "epochs": len(losses),
+    change = abs(losses[-1] - losses[-2]) / abs(losses[-2]) if len(losses) >= 2 and losses[-2] else float("nan")
+    return {"chance": chance, "epochs": len(losses), "track": track,
+            "headline_prev": track[-2] if len(track) >= 2 else float("nan"),
+            "train_acc": metrics[-1]["train_acc"] if metrics else float("nan"), "train_loss_change": change,
             "decay_exposure": cfg.weight_decay * sum(lrs[:len(metrics)]) * -(-n // cfg.batch_size) * boost}
+
+
+def family(row: dict) -> str:
+    """The rows whose seed spread is pooled for the gate: same experiment, model, data variant and sweep."""
+    return json.dumps([row.get(k) for k in ("experiment", "model", "data", "sweep")], default=str)
+
+
+def apply_gate(rows: list[dict]) -> None:
+    """:func:`gate_inputs` and ``trends.learning_gate`` for every finished row (``learned``, ``gate``,
+    ``seed_spread``): the spread is pooled per :func:`family` over the final headline of all its runs, so the
+    gate never depends on which runs it admits."""
+    from nets.experiments.trends import HEADLINE, learning_gate, pooled_spread
+    for r in rows:
+        r.update(gate_inputs(r))
+    for fam in {family(r) for r in rows}:
+        sub = [r for r in rows if family(r) == fam]
+        by = {}
+        for r in sub:   # a setting: the run's whole training config but its seed
+            by.setdefault(config_key({**Run(r["run"]).config().identity(), "seed": None}), []).append(r[HEADLINE])
+        spread = pooled_spread(list(by.values()))
+        for r in sub:
+            r["seed_spread"] = spread
+            r["learned"], r["gate"] = learning_gate(r["val_acc"], r["chance"], r["track"], spread, r.get("floor"))
 
 
 def untrained_tasks(tasks: list[Task]) -> list[Task]:
@@ -245,7 +278,7 @@ def untrained_tasks(tasks: list[Task]) -> list[Task]:
             continue
         seen.add(ident)
         train = {**asdict(t.train), "max_epochs": 0}
-        key = config_key({**train, "out": None, "sens": t.sens_images}, 12)
+        key = config_key({**train, "out": None, "sens": t.sens_images, "code": code_version()}, 12)
         train["out"] = str(t.folder.parent / f"untrained-{key}")
         out.append(Task(TrainConfig(**train), t.sens_images, {**t.tags, "untrained": True}, key))
     return out
@@ -291,7 +324,7 @@ def analyse_runs(rows: list[dict], untrained: list[dict] | None = None) -> tuple
     ok = [r for r in rows if "error" not in r]
     for r in ok:
         r.update(similarity(r))
-        r.update(gate(r))
+    apply_gate(ok)
     base = [r for r in (untrained or []) if "error" not in r]
     for r in base:
         r.update(similarity(r))
