@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.io import atomic_save_npz, atomic_write, atomic_write_json
+from infra.io import atomic_save_npz, atomic_write, atomic_write_json, check_readable
 
 NAMES = {"config": "config.json", "metrics": "metrics.jsonl", "best": "best.pt", "last": "last.pt",
          "result": "result.json", "map": "sensitivity.npz", "summary": "sensitivity.json",
@@ -166,6 +166,7 @@ def load_checkpoint(path: Path, device="cpu") -> dict:
     file); an unreadable or foreign file raises :class:`TrainError` naming it."""
     import torch
     try:
+        check_readable(path, 16 << 30)   # a FIFO would hang torch.load; /dev/zero would read until memory runs out
         ck = torch.load(path, map_location=device, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - truncated, foreign or crafted files all end here
         first = str(exc).splitlines()[0] if str(exc) else ""

@@ -87,6 +87,7 @@ def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = Tr
         check_writable_folder(run.path)
         data = data if data is not None else load_data(cfg)
         n = min(cfg.n_train or len(data.y_train), len(data.y_train))
+        check_split_sizes(cfg, data)
         check_training_memory(cfg, data.shape, len(data.classes), n)
         lock = FolderLock(run.path, tool="nets.train", overwrite=overwrite).acquire()
     except LockError as exc:
@@ -100,6 +101,17 @@ def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = Tr
         return _train(run, cfg, resume, data, progress)
     finally:
         lock.release()
+
+
+def check_split_sizes(cfg: TrainConfig, data) -> None:
+    """Refuse, before anything is written, a dataset whose training, validation or test split (as ``cfg``
+    takes them) has no image: training would run, then divide by zero at the first evaluation."""
+    sizes = {split: len(data.split(split)[1][:limit]) for split, limit in
+             (("train", cfg.n_train), ("val", cfg.n_val), ("test", cfg.n_test))}
+    if min(sizes.values()) < 1:
+        got = ", ".join(f"{k} {v}" for k, v in sizes.items())
+        raise TrainError(f"--dataset {cfg.dataset}: the splits got {got} image(s); training needs at least 1 in each "
+                         "(a folder: more images per class; or larger --n-train/--n-val/--n-test)")
 
 
 def _check_folder(run: Run, cfg: TrainConfig, resume: bool, overwrite: bool = False) -> dict | None:

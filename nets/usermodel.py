@@ -83,6 +83,8 @@ def load_model(spec: str, weights: str | None = None, verbose: bool = False):
         raise AnalyzeError(f"--model: {spec}() returned {type(model).__name__}, expected a torch.nn.Module")
     if weights is not None:
         try:
+            from infra.io import check_readable
+            check_readable(weights, 16 << 30)   # a FIFO as --weights would hang, /dev/zero never end
             state = torch.load(weights, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - missing, truncated or crafted files all end here
             hint = ("; a whole pickled model cannot be read safely: save model.state_dict() instead"

@@ -180,3 +180,87 @@ def test_widths_are_honoured_and_unused_options_refused():
         build_model("myrtle", depth=3)
     with pytest.raises(ValueError, match="does not take a depth"):
         build_model("resnet20", depth=5)
+
+
+# ---- the conventional CNNs' presets and controls (issue 33) ---------------------------------------------
+
+def test_augment_against_an_explicit_loop():
+    """Flip then translate with zero padding, per image, from the same generator draws."""
+    from nets.training import augment
+    x = torch.randn(5, 3, 6, 7)
+    out = augment(x, torch.Generator().manual_seed(4), shift=2)
+    g = torch.Generator().manual_seed(4)
+    flip = torch.rand(5, generator=g) < 0.5
+    di, dj = (torch.randint(0, 5, (5,), generator=g) for _ in range(2))
+    for n in range(5):
+        img = x[n].flip(2) if flip[n] else x[n]
+        pad = torch.zeros(3, 6 + 4, 7 + 4)
+        pad[:, 2:8, 2:9] = img
+        assert torch.equal(out[n], pad[:, di[n]:di[n] + 6, dj[n]:dj[n] + 7]), n
+    assert flip.any() and not flip.all()
+
+
+@pytest.mark.parametrize("name", ["resnet14-noskip", "resnet14-nobn"])
+def test_resnet_controls(name):
+    """-noskip: no shortcut anywhere (BatchNorm kept); -nobn: no BatchNorm anywhere, and with Fixup's zero
+    branch ends every block starts as relu(shortcut(x))."""
+    from torch import nn
+
+    from nets.models import build_model
+    from nets.models.resnet import BasicBlock
+    m = build_model(name, width=4)
+    blocks = [b for b in m.modules() if isinstance(b, BasicBlock)]
+    assert len(blocks) == 6
+    bns = [b for b in m.modules() if isinstance(b, nn.BatchNorm2d)]
+    if name.endswith("noskip"):
+        assert all(b.shortcut is None for b in blocks) and bns
+    else:
+        assert not bns and all(b.shortcut is not None for b in blocks)
+        x = torch.randn(2, 4, 8, 8)
+        first = blocks[0]
+        assert torch.equal(first(x), torch.relu(x))
+        assert torch.count_nonzero(m(torch.randn(2, 3, 8, 8))) == 0     # classifier zero at init
+
+
+def _entry(verdict, ci):
+    t = {"verdict": verdict, "slope_ci": list(ci), "slope_t_ci": list(ci)}
+    return {"moment1_nodc": t, "robust": {"verdict": verdict, "previous": dict(t)}}
+
+
+@pytest.mark.parametrize("full, noskip, nobn, want", [
+    (("supported", (-1, -.5)), ("supported", (-1, -.5)), ("supported", (-1, -.5)), "no exception to explain (r holds)"),
+    (("not supported", (.5, 1)), ("supported", (-1, -.5)), ("not supported", (.5, 1)), "skips"),
+    (("inconclusive", (-.1, .1)), ("inconclusive", (-.2, .2)), ("supported", (-1, -.5)), "BatchNorm"),
+    (("inconclusive", (-.1, .1)), ("supported", (-1, -.5)), ("supported", (-1, -.5)), "both (either removal restores it)"),
+    (("inconclusive", (-.1, .6)), ("supported", (-1, -.5)), ("supported", (-1, -.5)), "inconclusive"),
+    (("not settled", (-1, -.5)), ("supported", (-1, -.5)), ("supported", (-1, -.5)), "inconclusive"),
+    (("not supported", (.5, 1)), ("not supported", (.5, 1)), ("inconclusive", (-.1, .1)),
+     "inconclusive (neither removal alone restores it)"),
+])
+def test_skip_or_batchnorm_cause(full, noskip, nobn, want):
+    from nets.experiments.resnet import cause
+    c = cause({"r": _entry(*full), "r-noskip": _entry(*noskip), "r-nobn": _entry(*nobn)})
+    assert c["verdict"] == want
+    assert cause({"r": _entry(*full)}) is None
+
+
+@pytest.mark.parametrize("preset, experiment, n_tasks", [("cifar-myrtle", "decay", 12), ("cifar-resnet", "resnet", 45)])
+def test_cnn_presets_plan(tmp_path, preset, experiment, n_tasks):
+    """The focused presets: every other experiment skips; the planned tasks track the map over the last 3
+    epochs on the map's own images, measure the last model, and have >= 3 seeds, >= 4 decays incl. 1e-2, 3e-2."""
+    from nets.experiments import get_experiment
+    from nets.experiments.registry import experiment_names, params
+    from nets.experiments.sweep import Context
+    ctx = Context("cifar10", preset, 3, tmp_path, image_shape=(3, 32, 32))
+    for name in experiment_names():
+        p = params(get_experiment(name), preset)
+        assert ("skip" in p) == (name != experiment), name
+    exp = get_experiment(experiment)
+    tasks = exp.training(ctx, params(exp, preset))
+    trained = [t for t in tasks if t.train.max_epochs > 0]
+    assert len(trained) == n_tasks
+    decays = {t.train.weight_decay for t in trained if t.tags.get("sweep", "decay") == "decay"}
+    assert {1e-2, 3e-2} <= decays and len(decays) >= 4
+    assert all(t.train.track_epochs == 3 and t.train.track_images == t.sens_images and t.train.checkpoint == "last"
+               for t in trained)
+    assert min(sum(1 for u in trained if u.tags == {**t.tags, "seed": u.tags["seed"]}) for t in trained) >= 3

@@ -32,7 +32,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data-root", help="folder with cifar-10-batches-py (for --dataset cifar10)")
     ap.add_argument("--preset", default="quick", choices=list(SCALES), help="tiny (tests), quick (the main job: <= 20 min on 2 CPU cores), standard (~2 h on 2 cores), cifar (the "
                     "paper's claims on CIFAR-10: <= 2 h on 2 cores), cifar-quick (hypothesis I and its whitened control "
-                    "on CIFAR-10: <= 25 min) or paper (GPU)")
+                    "on CIFAR-10: <= 25 min), cifar-myrtle (MyrtleCNN's hypothesis II, all 45,000 images), cifar-resnet "
+                    "(ResNets over depth and decay, with the skip and BatchNorm controls) or paper (GPU)")
     ap.add_argument("--seeds", type=int_at_least(1), help="seeds per configuration (default: the preset's, 3 for cifar "
                     "and cifar-quick, else 2)")
     ap.add_argument("--out", default="results/quick", help="results folder (default results/quick)")

@@ -62,6 +62,8 @@ def add_train_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--checkpoint", choices=["best", "last"], help="the model reported and measured: best validation "
                     "accuracy (default) or the end of the schedule")
     ap.add_argument("--threads", type=int, help="torch CPU threads (default 1)")
+    ap.add_argument("--augment", action="store_true", default=None,
+                    help="random flips and translations by up to 4 px while training (as the released code)")
 
 
 def main(argv=None) -> int:

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.io import atomic_write, config_key
+from infra.io import atomic_write, check_readable, config_key
+
+MAX_NPZ_BYTES = 16 << 30   # a dataset file or cache (CIFAR-10's whole cache is ~0.7 GB)
 
 
 class DataError(ValueError):
@@ -155,6 +157,7 @@ def save_npz(path: Path, data: ImageData) -> None:
 
 def load_npz(path: Path) -> ImageData:
     try:
+        check_readable(path, MAX_NPZ_BYTES)   # a FIFO or a link to /dev/zero is refused, never read
         with np.load(path, allow_pickle=False) as z:
             header = json.loads(str(z["header"]))
             arrays = {k: z[k] for k in z.files if k != "header" and not k.startswith("meta__")}

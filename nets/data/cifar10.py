@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infra.io import ReadError, read_regular
 from nets.data.base import DataError, ImageData
 
 CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -65,8 +66,11 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
                         f"(re-extract {CIFAR_URL})")
     bad = f"CIFAR-10 file {path} is corrupt or not a CIFAR batch"
     try:
-        d = safe_load_batch(path.read_bytes())
+        # a regular file of at most 64 MB (a batch is ~31 MB): a FIFO or /dev/zero planted there is refused
+        d = safe_load_batch(read_regular(path, 64 << 20))
         data, labels = d[b"data"], d[b"labels"]
+    except ReadError as exc:
+        raise DataError(f"{exc}; re-extract {CIFAR_URL}") from None
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt file
         raise DataError(f"{bad} ({type(exc).__name__}: {exc}); re-extract {CIFAR_URL}") from None
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
@@ -74,7 +78,9 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(labels, np.ndarray):
         ok = np.issubdtype(labels.dtype, np.integer)
     else:
-        ok = isinstance(labels, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in labels)
+        # a label of 2**70 would overflow int64 below: the range is checked on the Python ints first
+        ok = isinstance(labels, list) and all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 9
+                                              for v in labels)
     if not ok:
         raise DataError(f"{bad}: labels must be integers")
     labels = np.asarray(labels, dtype=np.int64)

@@ -16,6 +16,7 @@ import numpy as np
 from nets.data.base import DataError, ImageData, cached
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+DECODERS = ("PNG", "JPEG", "BMP", "WEBP")   # Pillow's names for the formats of EXTENSIONS: the only decoders run
 MAX_PIXELS = 50_000_000      # per decoded image (Pillow's own bomb limit is ~179M): a 7000x7000 photo passes
 MAX_ASPECT = 50              # a 2,000,000 x 1 strip would become 64M x 32 after the resize
 MAX_SIZE = 2048              # --size: the analysis of 2048^2 images is already hours per frequency map
@@ -66,7 +67,9 @@ def _load_image(path: Path, size: int) -> np.ndarray:
         import warnings
         with warnings.catch_warnings():   # Pillow's own bomb warning: the size check below decides
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
+            # the decoder is chosen from these formats only, never from whatever the content claims to be
+            # (an EPS file named x.png would otherwise be handed to Ghostscript)
+            im = Image.open(path, formats=DECODERS)
         with im:
             w, h = w0, h0 = im.size   # from the header: checked before a single pixel is decoded
             if min(w, h) < 1:

@@ -34,6 +34,10 @@ PRESETS = {
                   myrtle_train=dict(lr=0.05, max_epochs=12, lr_drops=[8])),
     "cifar-quick": dict(skip="hypothesis II is in the cifar preset (cifar-quick decides hypothesis I and its "
                              "whitened control)"),
+    # cifar-myrtle (issue 33): MyrtleCNN alone, width 16, all 45,000 images (sweep.CIFAR_CNN), SGD lr 0.05 as in
+    # cifar; 4 decays including 1e-2 and 3e-2 (exposure ~1,800 x decay over the 12 epochs)
+    "cifar-myrtle": dict(decay_depth=3, decays=[], variants=[], convactually_train=SGD,
+                         myrtle_decays=[1e-4, 1e-3, 1e-2, 3e-2], myrtle_train=dict(lr=0.05)),
     "paper": dict(decay_depth=4, decays=[1e-5, 1e-4, 1e-3, 1e-2, 1e-1], variants=["natural"], convactually_train=dict(),
                   myrtle_decays=[1e-5, 1e-4, 1e-3, 2e-3, 1e-2], myrtle_train=dict()),
 }

@@ -30,6 +30,12 @@ PRESETS = {
     "cifar": dict(resnets=["resnet14"], resnet_decays=[1e-4, 1e-3, 3e-3, 1e-2, 3e-2],
                   depth_resnets=["resnet8", "resnet14", "resnet20"], resnet_train=dict()),
     "cifar-quick": dict(skip="residual networks are in the cifar preset"),
+    # cifar-resnet (issue 33): ResNet-14 (width 8) and its two controls, skips removed / BatchNorm removed
+    # (Fixup), over 4 decays; ResNet-8/14/20 over depth at the base decay 1e-3 (sweep.CIFAR_RESNET: 20,000
+    # augmented images, 12 epochs); SGD lr 0.05 as the family's quick default
+    "cifar-resnet": dict(resnets=["resnet14", "resnet14-noskip", "resnet14-nobn"],
+                         resnet_decays=[1e-4, 1e-3, 1e-2, 3e-2], depth_resnets=["resnet8", "resnet14", "resnet20"],
+                         resnet_train=dict()),
     "paper": dict(resnets=["resnet20", "resnet56", "resnet9"], resnet_decays=[1e-5, 1e-4, 1e-3, 1e-2], resnet_train=dict()),
 }
 
@@ -67,6 +73,40 @@ def _holds(verdict: str, entry: dict | None = None) -> str:
     return "inconclusive (no trend decided)"
 
 
+def _category(entry: dict | None) -> str:
+    """holds / fails / unknown for one model's hypothesis II entry (:func:`_holds`)."""
+    if entry is None:
+        return "unknown"
+    h = _holds(_verdict(entry), entry)
+    return "holds" if h == "holds" else "fails" if h.startswith("fails") else "unknown"
+
+
+def cause(table: dict) -> dict | None:
+    """Skip connections or BatchNorm? (issue 33, point 8: with BatchNorm, decay on the convolution before it
+    mostly changes the effective learning rate, so Fig. 6's exception may be BatchNorm's.) From hypothesis II
+    over decay for ``resnetN`` and its controls ``resnetN-noskip`` / ``resnetN-nobn``: when the full network
+    fails and removing the skips alone restores the hypothesis, "skips"; removing BatchNorm alone, "BatchNorm";
+    either removal, "both (either removal restores it)"; when the full network holds there is no exception to
+    explain; anything undecided is "inconclusive". None when the controls were not run."""
+    for full in table:
+        if f"{full}-noskip" in table and f"{full}-nobn" in table:
+            f, ns, nb = (_category(table.get(m)) for m in (full, f"{full}-noskip", f"{full}-nobn"))
+            if f == "holds":
+                verdict = f"no exception to explain ({full} holds)"
+            elif f != "fails" or "unknown" in (ns, nb):
+                verdict = "inconclusive"
+            elif ns == "holds" and nb == "holds":
+                verdict = "both (either removal restores it)"
+            elif ns == "holds":
+                verdict = "skips"
+            elif nb == "holds":
+                verdict = "BatchNorm"
+            else:
+                verdict = "inconclusive (neither removal alone restores it)"
+            return {"model": full, "full": f, "noskip": ns, "nobn": nb, "verdict": verdict}
+    return None
+
+
 def _verdict(entry: dict) -> str:
     return (entry.get("robust") or {}).get("verdict", entry[HEADLINE]["verdict"])
 
@@ -85,6 +125,7 @@ def run(ctx, p, runner) -> dict:
     for fam, entry in res.get("residual_depth", {}).items():
         verdicts[f"hypothesis I ({fam} depths {entry[HEADLINE].get('x')}, depth)"] = _holds(_verdict(entry), entry)
     res["residual_verdicts"] = verdicts
+    res["cause"] = cause(res["residual"])
     if flat is not None:
         heur = {}
         for model in res["residual"]:
@@ -138,8 +179,15 @@ def summary_rows(result) -> list:
     entries = list(result.get("residual", {}).values()) + list(result.get("residual_depth", {}).values())
     # the paper's heuristic (flat_gap) is the hypothesis II statistic negated: shown in the section, never as
     # a second verdict
-    return [Verdict(v.claim, f"{v.verdict}: hypothesis {_holds(v.verdict, e)}", v.effect, v.cis, v.runs, v.accuracy,
-                    v.figure) for v, e in zip(out, entries)]
+    out = [Verdict(v.claim, f"{v.verdict}: hypothesis {_holds(v.verdict, e)}", v.effect, v.cis, v.runs, v.accuracy,
+                   v.figure) for v, e in zip(out, entries)]
+    c = result.get("cause")
+    if c:
+        out.append(Verdict(f"Residual exception (Fig. 6): skip connections or BatchNorm? ({c['model']} vs its controls)",
+                           c["verdict"], f"hypothesis II: {c['model']} {c['full']}, without skips {c['noskip']}, "
+                           f"without BatchNorm {c['nobn']}", "see the three rows above", "", "",
+                           f"figures/resnet_{c['model']}.png"))
+    return out
 
 
 EXPERIMENT = Experiment("resnet", "Residual networks", PRESETS, run, section, verdicts=summary_rows,

@@ -9,37 +9,59 @@ from torch import nn
 from nets.models.registry import ModelSpec
 
 
-class BasicBlock(nn.Module):
-    """He et al. 2016 basic block (two 3x3 conv + BN), projection shortcut (1x1 conv + BN) when shapes change."""
+def _norm(c: int, bn: bool) -> nn.Module:
+    return nn.BatchNorm2d(c) if bn else nn.Identity()
 
-    def __init__(self, a: int, b: int, stride: int):
+
+class BasicBlock(nn.Module):
+    """He et al. 2016 basic block (two 3x3 conv + BN), projection shortcut (1x1 conv + BN) when shapes change.
+    ``skip=False``: no shortcut at all (a plain block); ``bn=False``: no BatchNorm, convolutions with biases,
+    initialised Fixup-style (Zhang et al. 2019: the branch's last conv zero, its first scaled by
+    ``fixup_scale``), so the block starts as the identity and trains without normalisation."""
+
+    def __init__(self, a: int, b: int, stride: int, skip: bool = True, bn: bool = True, fixup_scale: float = 1.0):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(a, b, 3, stride, 1, bias=False), nn.BatchNorm2d(b), nn.ReLU(),
-                                  nn.Conv2d(b, b, 3, 1, 1, bias=False), nn.BatchNorm2d(b))
-        self.shortcut = nn.Identity() if stride == 1 and a == b else \
-            nn.Sequential(nn.Conv2d(a, b, 1, stride, bias=False), nn.BatchNorm2d(b))
+        self.body = nn.Sequential(nn.Conv2d(a, b, 3, stride, 1, bias=not bn), _norm(b, bn), nn.ReLU(),
+                                  nn.Conv2d(b, b, 3, 1, 1, bias=not bn), _norm(b, bn))
+        self.shortcut = None if not skip else nn.Identity() if stride == 1 and a == b else \
+            nn.Sequential(nn.Conv2d(a, b, 1, stride, bias=not bn), _norm(b, bn))
+        if not bn:
+            with torch.no_grad():
+                self.body[0].weight.mul_(fixup_scale)
+                self.body[3].weight.zero_()
+                for m in self.modules():
+                    if isinstance(m, nn.Conv2d):
+                        m.bias.zero_()
 
     def forward(self, x):
-        return torch.relu(self.body(x) + self.shortcut(x))
+        out = self.body(x)
+        return torch.relu(out if self.shortcut is None else out + self.shortcut(x))
 
 
 class CifarResNet(nn.Module):
     """CIFAR ResNet-(6n+2) of He et al. 2016: w/2w/4w channels (published w = 16), n basic blocks per stage
-    (ResNet-20: n=3, -56: n=9)."""
+    (ResNet-20: n=3, -56: n=9). The controls of issue 33 (is Fig. 6's exception the skips' or BatchNorm's?):
+    ``skip=False`` removes every shortcut (BatchNorm kept); ``bn=False`` removes every BatchNorm (skips kept,
+    Fixup initialisation: branch scale ``(3n)^(-1/2)``, the last conv of each branch and the classifier zero)."""
 
-    def __init__(self, depth: int = 20, in_channels: int = 3, classes: int = 10, width: int = 16):
+    def __init__(self, depth: int = 20, in_channels: int = 3, classes: int = 10, width: int = 16,
+                 skip: bool = True, bn: bool = True):
         super().__init__()
         if (depth - 2) % 6 or depth < 8 or depth > 1202:
             raise ValueError(f"depth: CIFAR ResNets have depth 6n + 2 from 8 to 1202 (20, 32, 44, 56, ...), got {depth}")
         n = (depth - 2) // 6
         w0 = width
-        layers, c = [nn.Conv2d(in_channels, w0, 3, 1, 1, bias=False), nn.BatchNorm2d(w0), nn.ReLU()], w0
+        layers, c = [nn.Conv2d(in_channels, w0, 3, 1, 1, bias=not bn), _norm(w0, bn), nn.ReLU()], w0
         for i, w in enumerate((w0, 2 * w0, 4 * w0)):
             for j in range(n):
-                layers.append(BasicBlock(c, w, 2 if (j == 0 and i > 0) else 1))
+                layers.append(BasicBlock(c, w, 2 if (j == 0 and i > 0) else 1, skip, bn, (3 * n) ** -0.5))
                 c = w
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.classifier = nn.Linear(4 * w0, classes)
+        if not bn:
+            with torch.no_grad():
+                self.classifier.weight.zero_()
+                self.classifier.bias.zero_()
 
     def forward(self, x):
         return self.classifier(self.features(x))
@@ -74,14 +96,17 @@ PAPER = dict(batch_size=512, lr=0.1, patience=20, max_epochs=500)
 
 
 def build_cifar(width=16, in_channels=3, classes=10, name="resnet20", **_):
-    return CifarResNet(int(re.fullmatch(r"resnet(\d+)", name).group(1)), in_channels, classes, width)
+    m = re.fullmatch(r"resnet(\d+)(-noskip|-nobn)?", name)
+    return CifarResNet(int(m.group(1)), in_channels, classes, width, skip=m.group(2) != "-noskip",
+                       bn=m.group(2) != "-nobn")
 
 
 def build_resnet9(width=64, in_channels=3, classes=10, **_):
     return ResNet9(in_channels, classes, width)
 
 
-SPEC = ModelSpec("resnet20", build_cifar, "CIFAR ResNet-(6n+2): resnet20, resnet56, ... (He et al. 2016)",
-                 quick=QUICK, paper=PAPER, pattern=r"resnet(?!9$)\d+", uses_width=True, default_width=16)
+SPEC = ModelSpec("resnet20", build_cifar, "CIFAR ResNet-(6n+2): resnet20, resnet56, ... (He et al. 2016); "
+                 "resnetN-noskip (no shortcuts), resnetN-nobn (no BatchNorm, Fixup init)",
+                 quick=QUICK, paper=PAPER, pattern=r"resnet(?!9$)\d+(-noskip|-nobn)?", uses_width=True, default_width=16)
 SPEC9 = ModelSpec("resnet9", build_resnet9, "ResNet-9 (Page 2018, DAWNBench)", quick=QUICK, paper=PAPER,
                   uses_width=True, default_width=64)

@@ -1,0 +1,96 @@
+"""Readers that must not hang, run away or run a decoder freqsens did not choose (issue 34): FIFOs and
+/dev/zero as data, checkpoints and weights; an EPS file named .png with a stand-in Ghostscript on PATH; a
+label of 2**70; empty splits refused before training."""
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from infra.io import ReadError, check_readable, read_regular
+
+
+def _cifar(tmp_path):
+    d = tmp_path / "cifar-10-batches-py"
+    d.mkdir()
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (d / name).write_bytes(pickle.dumps({b"data": rng.integers(0, 256, (4, 3072), dtype=np.uint8),
+                                             b"labels": [0, 1, 2, 3]}, protocol=2))
+    return d
+
+
+@pytest.mark.parametrize("kind, match", [("fifo", "FIFO"), ("zero", "device")])
+def test_cifar_batch_fifo_or_dev_zero_refused(tmp_path, kind, match):
+    from nets.data import DataError
+    from nets.data.cifar10 import read_batch
+    d = _cifar(tmp_path)
+    (d / "data_batch_3").unlink()
+    if kind == "fifo":
+        os.mkfifo(d / "data_batch_3")
+    else:
+        os.symlink("/dev/zero", d / "data_batch_3")
+    with pytest.raises(DataError, match=match):
+        read_batch(d / "data_batch_3")        # returns at once: a FIFO is never opened
+
+
+def test_read_regular_bounds(tmp_path):
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 100)
+    assert read_regular(f, 100) == b"x" * 100
+    with pytest.raises(ReadError, match="more than the 99"):
+        read_regular(f, 99)
+    os.mkfifo(tmp_path / "p")
+    with pytest.raises(ReadError, match="FIFO"):
+        check_readable(tmp_path / "p", 10)
+
+
+def test_huge_label_is_a_data_error(tmp_path):
+    from nets.data import DataError
+    from nets.data.cifar10 import read_batch
+    d = _cifar(tmp_path)
+    (d / "data_batch_1").write_bytes(pickle.dumps({b"data": np.zeros((1, 3072), np.uint8), b"labels": [2 ** 70]}))
+    with pytest.raises(DataError, match="labels must be integers"):
+        read_batch(d / "data_batch_1")
+
+
+def test_checkpoint_fifo_refused(tmp_path):
+    from nets.runs import TrainError, load_checkpoint
+    os.mkfifo(tmp_path / "last.pt")
+    with pytest.raises(TrainError, match="FIFO"):
+        load_checkpoint(tmp_path / "last.pt")
+
+
+def test_eps_named_png_never_reaches_ghostscript(tmp_path):
+    """Pillow would pick its EPS plugin from the content and call gs; with the decoders restricted to the
+    documented formats the file is a data error and the stand-in gs never runs."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "gs-called"
+    (bindir / "gs").write_text(f"#!/bin/sh\necho called >> {log}\nexit 1\n")
+    (bindir / "gs").chmod(0o755)
+    root = tmp_path / "imgs"
+    for c in ("a", "b"):
+        (root / c).mkdir(parents=True)
+        from PIL import Image
+        Image.new("RGB", (8, 8), (10, 20, 30)).save(root / c / "ok.png")
+    (root / "a" / "x.png").write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\nshowpage\n")
+    code = ("import sys\nfrom nets.data import load_dataset, DataError\n"
+            f"try:\n    load_dataset('folder:{root}?size=8', use_cache=False)\n"
+            "except DataError as e:\n    print('DATAERROR', e)\n")
+    env = {**os.environ, "PATH": f"{bindir}:{os.environ['PATH']}", "FREQSENS_CACHE": str(tmp_path / "c")}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert "DATAERROR" in p.stdout and "x.png" in p.stdout, (p.stdout, p.stderr[-2000:])
+    assert not log.exists()
+
+
+def test_empty_split_refused_before_training(tmp_path):
+    from nets.training import TrainConfig, TrainError, train
+    out = tmp_path / "run"
+    cfg = TrainConfig(dataset="synthetic:grf?n_train=40&n_val=10&n_test=10&H=8&W=8", model="convactually", depth=1,
+                      width=2, max_epochs=1, batch_size=20, n_test=0, out=str(out), threads=1)
+    with pytest.raises(TrainError, match="test 0 image"):
+        train(cfg, progress=False)
+    assert not out.exists()
