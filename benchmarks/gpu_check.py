@@ -188,12 +188,26 @@ def depth_experiment(out: Path, dry: bool, budget: Budget, width: int) -> dict:
             "hypothesis_I": res["hypothesis_I"], "section": section}
 
 
+STEPS = ("fft_layer", "fft_vs_cudnn", "models", "sensitivity", "depth")
+
+
 def markdown(result: dict) -> str:
-    lines = [f"# GPU check on {result['device_name']}", "", f"torch {result['torch']}, dry={result['dry']}", ""]
-    for step in ("fft_layer", "fft_vs_cudnn", "models", "sensitivity"):
-        if step in result:
+    """The report of whichever steps finished: a failed step is a row with its error, an interrupted run says
+    where it stopped; never a lost file."""
+    lines = [f"# GPU check on {result['device_name']}", "", f"torch {result['torch']}, dry={result['dry']}", "",
+             "| step | status | seconds |", "|---|---|---|"]
+    for step in STEPS:
+        r = result.get(step)
+        status = ("not run" if r is None else f"FAILED: {r['error']}" if isinstance(r, dict) and "error" in r
+                  else "done")
+        lines.append(f"| {step} | {status} | {result.get('seconds', {}).get(step, '')} |")
+    lines.append("")
+    if result.get("interrupted"):
+        lines += [f"**Interrupted** ({result['interrupted']}): the steps above that are done are complete.", ""]
+    for step in STEPS[:-1]:
+        if isinstance(result.get(step), dict) and "error" not in result[step]:
             lines += [f"## {step}", "", "```", __import__("json").dumps(result[step], indent=1), "```", ""]
-    if "depth" in result:
+    if isinstance(result.get("depth"), dict) and "section" in result["depth"]:
         lines += result["depth"]["section"]
     for s in result.get("skipped", []):
         lines.append(f"- skipped: {s}")
@@ -246,6 +260,10 @@ def main(argv=None) -> int:
                 result[name] = fn()
             except Exception as exc:  # noqa: BLE001 - one step's failure is recorded; the others still run
                 result[name] = {"error": f"{type(exc).__name__}: {exc}"}
+            except BaseException as exc:   # SIGINT / SIGTERM: the report keeps what finished, then the signal's exit
+                result["interrupted"] = f"{type(exc).__name__} during {name}"
+                save()
+                raise
             result.setdefault("seconds", {})[name] = round(time.time() - t0, 2)
             save()
     finally:

@@ -113,8 +113,9 @@ def capped(ap_prog: str, flag: str, value: int) -> int:
     return value
 
 
-class Terminated(Exception):
-    """SIGTERM, raised in the main thread so that ``finally`` blocks release locks and remove temp files."""
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that ``finally`` blocks release locks and remove temp files. A
+    BaseException (like KeyboardInterrupt): no ``except Exception`` (a retry, a step recorded as failed) swallows it."""
 
 
 def entry(main, prog: str) -> int:

@@ -108,14 +108,16 @@ class Executor:
                 progress(done)
         return self.client.gather(futures) if self.client is not None else [f.result() for f in futures]
 
-    def close(self) -> None:
+    def close(self, wait: bool = True) -> None:
+        """Shut the pool down; ``wait=False`` (leaving on an exception or a signal) does not wait for the running
+        jobs: the process exits at once and its workers, which die with their parent (PR_SET_PDEATHSIG), with it."""
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+            self.pool.shutdown(wait=wait, cancel_futures=True)
         if self.client is not None:
             self.client.close()
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, *exc):
+        self.close(wait=exc_type is None)

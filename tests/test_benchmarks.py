@@ -174,3 +174,34 @@ def test_benchmarks_readme_is_the_generator_output_of_the_published_runs(monkeyp
     tag = "- **Conditions**: "
     context = next((line[len(tag):] for line in page.splitlines() if line.startswith(tag)), "")
     assert paths and readme.render(readme.load_runs(paths), paths, context) + "\n" == page
+
+
+def test_gpu_check_sigterm_keeps_its_report(tmp_path):
+    """SIGTERM during a step: exit 143, and gpu_check.md / .json still hold every finished step and say where it
+    stopped (the script a run on a lent GPU uses must never lose its report)."""
+    import os
+    import signal
+    import time
+    out = tmp_path / "g"
+    p = subprocess.Popen([sys.executable, "-m", "benchmarks.gpu_check", "--dry", "--out", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env={**os.environ, "FREQSENS_CACHE": str(tmp_path / "cache")})
+    t0 = time.time()
+    while not (out / "gpu_check.json").exists() and time.time() - t0 < 120 and p.poll() is None:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 143, err[-2000:]
+    assert "terminated (SIGTERM)" in err.strip().splitlines()[-1]
+    r = json.loads((out / "gpu_check.json").read_text())
+    md = (out / "gpu_check.md").read_text()
+    assert r["fft_layer"]["float32"]["ok"] and "Interrupted" in md and "| fft_layer | done |" in md
+    assert "Terminated during" in r["interrupted"]
+
+
+def test_gpu_check_markdown_with_a_failed_depth_step():
+    """A failed step is a row with its error (the depth step's section missing used to be a KeyError)."""
+    from benchmarks.gpu_check import markdown
+    md = markdown({"device_name": "cpu", "torch": "x", "dry": True, "depth": {"error": "RuntimeError: boom"},
+                   "fft_layer": {"ok": True}, "seconds": {"fft_layer": 1.0}})
+    assert "| depth | FAILED: RuntimeError: boom |" in md and "| fft_layer | done | 1.0 |" in md

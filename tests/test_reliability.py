@@ -376,3 +376,22 @@ def test_symlinked_output_is_followed_and_thread_counts_are_capped(tmp_path):
     assert link.is_symlink() and json.loads(target.read_text())["results"]
     p = _train(tmp_path, tmp_path / "t", "--max-epochs", "1", "--threads", "100000")
     assert p.returncode == 0 and f"--threads 100000 capped at {len(os.sched_getaffinity(0))}" in p.stderr
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sweep_sigterm_is_not_retried(tmp_path, workers):
+    """SIGTERM during a sweep's training: exit 143 with the signal's line, never a retried task and exit 0
+    (Terminated is a BaseException, so the task's retry does not catch it; the pool does not wait for running
+    tasks)."""
+    import signal
+    out = tmp_path / "e"
+    p = subprocess.Popen([sys.executable, "-m", "nets.experiments", "depth", "--dataset", SMALL.replace("H=8&W=8", "H=16&W=16"),
+                          "--preset", "tiny", "--seeds", "2", "--workers", workers, "--out", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(tmp_path))
+    t0 = time.time()
+    while not list((out / "runs").glob("*/metrics.jsonl")) and time.time() - t0 < 120 and p.poll() is None:
+        time.sleep(0.05)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 143, err[-2000:]
+    assert "terminated (SIGTERM)" in err.strip().splitlines()[-1] and "Traceback" not in err
