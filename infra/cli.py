@@ -141,3 +141,16 @@ def entry(main, prog: str) -> int:
         print(f"{prog}: terminated (SIGTERM); finished work is saved, re-run the same command to continue",
               file=sys.stderr)
         return 143
+    except BrokenPipeError:   # a reader closed the pipe (| head): nothing more can be printed there
+        import os
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        print(f"{prog}: the output pipe was closed before the output ended", file=sys.stderr)
+        return 1
+    except OSError as exc:    # disk full, read-only, name too long, permission denied: one line, exit 1
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"{prog}: {where}{exc.strerror or exc} (the work finished so far is saved; free the cause and re-run "
+              "the same command)", file=sys.stderr)
+        return 1

@@ -94,3 +94,32 @@ def test_empty_split_refused_before_training(tmp_path):
     with pytest.raises(TrainError, match="test 0 image"):
         train(cfg, progress=False)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("exc, want", [
+    (OSError(28, "No space left on device", "/r/stats.json"), "/r/stats.json: No space left on device"),
+    (OSError(30, "Read-only file system", "/ro/x"), "/ro/x: Read-only file system"),
+    (OSError(36, "File name too long", "/r/" + "x" * 300), "File name too long"),
+    (PermissionError(13, "Permission denied", "/r/a"), "/r/a: Permission denied"),
+])
+def test_os_errors_are_one_line_exit_1(capsys, exc, want):
+    """The entry point's OS-error rule: one line naming the path and the cause, exit 1, no traceback."""
+    from infra.cli import entry
+
+    def main():
+        raise exc
+    assert entry(main, "prog") == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("prog: ") and want in err[0]
+
+
+def test_closed_pipe_is_one_line(tmp_path):
+    """A reader closing the pipe (| head -c 1): exit 1 with one line, no BrokenPipeError traceback."""
+    code = ("import sys\nfrom infra.cli import entry\n"
+            "def main():\n    for i in range(200000):\n        print('x' * 100)\n    return 0\n"
+            "sys.exit(entry(main, 'prog'))\n")
+    p = subprocess.run(f"{sys.executable} -c \"{code}\" | head -c 1 >/dev/null; echo ${{PIPESTATUS[0]}}",
+                       shell=True, executable="/bin/bash", capture_output=True, text=True, timeout=60,
+                       cwd=str(__import__('pathlib').Path(__file__).resolve().parents[1]))
+    assert p.stdout.strip() == "1", (p.stdout, p.stderr)
+    assert "Traceback" not in p.stderr and "output pipe was closed" in p.stderr
