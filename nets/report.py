@@ -35,6 +35,13 @@ def _load(path: Path):
                           "python -m nets.experiments command to rebuild it (finished training runs are kept)") from None
 
 
+def _experiment(out, name: str):
+    """An experiment's saved result with its run paths resolved against ``out`` (``driver.localise``)."""
+    from nets.experiments.sweep import localise
+    res = _load(Path(out) / "experiments" / f"{name}.json")
+    return localise(res, out) if isinstance(res, dict) else res
+
+
 def check_results(out) -> None:
     """:class:`ReportError` naming the first saved result of ``out`` that does not parse (read only)."""
     for f in sorted((Path(out) / "experiments").glob("*.json")) + [Path(out) / "timing.json"]:
@@ -52,7 +59,7 @@ def build_report(out) -> Path:
          "them as the qualitative picture, with the spread shown.", ""]
     lines += summary_lines(out) + [""]
     for name in experiment_names():
-        result = _load(out / "experiments" / f"{name}.json")
+        result = _experiment(out, name)
         if result is not None and "skipped" in result:   # the preset leaves it out, and says why
             lines += [f"## {get_experiment(name).title}", "", f"Not run in this preset: {result['skipped']}", ""]
         elif result is not None:
@@ -77,7 +84,7 @@ def cost_lines(out, timing: dict | None) -> list[str]:
     per = train.get("per_experiment", {})
     rows = []
     for name in experiment_names():
-        res = _load(Path(out) / "experiments" / f"{name}.json")
+        res = _experiment(out, name)
         if res is None or name not in timing.get("experiments", []):
             continue
         t = per.get(name, {})
@@ -98,7 +105,7 @@ def training_settings(out) -> list[tuple]:
     from nets.experiments import experiment_names
     seen = {}
     for name in experiment_names():
-        result = _load(Path(out) / "experiments" / f"{name}.json") or {}
+        result = _experiment(out, name) or {}
         for r in result.get("runs", []):
             saved = (_load(Run(r["run"]).file("config")) or {}) if r.get("run") else {}
             cfg = saved.get("config")
@@ -140,7 +147,7 @@ def verdicts(out) -> list:
     from nets.experiments import experiment_names, get_experiment
     rows = []
     for name in experiment_names():
-        exp, result = get_experiment(name), _load(Path(out) / "experiments" / f"{name}.json")
+        exp, result = get_experiment(name), _experiment(out, name)
         if exp.verdicts is not None and result is not None and "skipped" not in result:
             rows += exp.verdicts(result)
     return rows

@@ -395,3 +395,32 @@ def test_sweep_sigterm_is_not_retried(tmp_path, workers):
     _, err = p.communicate(timeout=120)
     assert p.returncode == 143, err[-2000:]
     assert "terminated (SIGTERM)" in err.strip().splitlines()[-1] and "Traceback" not in err
+
+
+def test_results_folder_travels(tmp_path):
+    """Rows store run paths relative to the results folder: a results folder copied elsewhere (the original
+    deleted) reports the same from another working directory, figures and limitations included."""
+    import shutil
+    from pathlib import Path
+    repo = Path(__file__).resolve().parents[1]
+    a = tmp_path / "a"
+    p = subprocess.run([sys.executable, "-m", "nets.experiments", "depth", "--dataset", SMALL.replace("H=8&W=8", "H=16&W=16"),
+                        "--preset", "tiny", "--seeds", "1", "--out", "a"], capture_output=True, text=True, timeout=600,
+                       env=env(tmp_path), cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    saved = json.loads((a / "experiments" / "depth.json").read_text())
+    assert all(r["run"].startswith("runs/") for r in saved["runs"])
+    before = (a / "report.md").read_text()
+    b = tmp_path / "elsewhere" / "b"
+    shutil.copytree(a, b)
+    shutil.rmtree(a)
+    (b / "report.md").unlink()
+    other = tmp_path / "cwd"
+    other.mkdir()
+    p = subprocess.run([sys.executable, "-m", "nets.report", str(b)], capture_output=True, text=True, timeout=300,
+                       env={**env(tmp_path), "PYTHONPATH": str(repo)}, cwd=other)
+    assert p.returncode == 0, p.stderr[-2000:]
+    after = (b / "report.md").read_text()
+    strip = lambda t: [l for l in t.splitlines() if not l.startswith("# freqsens report")]  # noqa: E731
+    assert strip(after) == strip(before)
+    assert "figure failed" not in after and "## Limitations and training settings" in after

@@ -1,13 +1,12 @@
 """Runs registered experiments in dependency order and saves each result to ``OUT/experiments/NAME.json``."""
 from __future__ import annotations
 
-import json
 import sys
 import time
 
 from infra.io import atomic_write_json
 from nets.experiments.registry import Runner, experiment_names, get_experiment, params
-from nets.experiments.sweep import Context
+from nets.experiments.sweep import Context, load_result, portable
 
 
 def _finished(name: str, ctx: Context) -> dict | None:
@@ -63,7 +62,7 @@ def run_experiment(name: str, ctx: Context, runner: Runner = Runner()) -> dict:
     res = {"skipped": p["skip"]} if "skip" in p else exp.run(ctx, p, runner)
     res["params"] = p
     res["seconds"] = round(time.time() - t0, 1)
-    atomic_write_json(ctx.out / "experiments" / f"{name}.json", res)
+    atomic_write_json(ctx.out / "experiments" / f"{name}.json", portable(res, ctx.out))
     return res
 
 
@@ -73,15 +72,3 @@ def names_for(name: str) -> list[str]:
         return [n for n in experiment_names() if get_experiment(n).in_all]
     get_experiment(name)
     return [name]
-
-
-def load_result(out, name: str) -> dict | None:
-    """The saved result of experiment ``name`` in ``out``; None when missing or unreadable (a truncated or
-    hand-edited file is rebuilt: its tasks are cached, so that costs the analysis only)."""
-    path = out / "experiments" / f"{name}.json"
-    try:
-        res = json.loads(path.read_text()) if path.exists() else None
-    except (OSError, ValueError):
-        print(f"[experiments] {path} is unreadable: rebuilding it", file=sys.stderr, flush=True)
-        return None
-    return res if isinstance(res, dict) else None

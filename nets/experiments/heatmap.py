@@ -8,7 +8,6 @@ reliability (Spearman between the maps of the two halves of the images) is repor
 labelled noise and not correlated with anything."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ import numpy as np
 from infra.io import atomic_write
 from infra.tables import markdown_table
 from nets.experiments.registry import Experiment
+from nets.experiments.sweep import load_result
 
 _NO_HEAT = ("Fourier heat maps are not part of the paper's CIFAR claims and cost ~4 min of one core for two "
             "models, left out of the 2-hour budget")
@@ -43,7 +43,7 @@ def run(ctx, p, runner) -> dict:
     over the runner's workers deepest model first, so both workers share the slowest model's map: a half's
     maps do not depend on which process computes them."""
     import sys
-    depth = json.loads((ctx.out / "experiments" / "depth.json").read_text())
+    depth = load_result(ctx.out, "depth")   # run paths resolved against the results folder
     rows = [r for r in depth["runs"] if "error" not in r and r.get("seed") == 0 and r.get("data", "natural") == "natural"
             and (p["heat_depths"] is None or r.get("depth") in p["heat_depths"])]
     print(f"[experiments] heatmap: {len(rows)} model(s) on {runner.workers} worker(s)", file=sys.stderr, flush=True)

@@ -346,3 +346,48 @@ def analyse_runs(rows: list[dict], untrained: list[dict] | None = None) -> tuple
     if ok:
         res["flat"] = flat_map_stats(Run(ok[0]["run"]).map().shape)
     return ok, res
+
+
+def _map_runs(obj, fn):
+    if isinstance(obj, dict):
+        return {k: (fn(v) if k == "run" and isinstance(v, str) else _map_runs(v, fn)) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_map_runs(v, fn) for v in obj]
+    return obj
+
+
+def portable(res: dict, out) -> dict:
+    """``res`` with every row's ``"run"`` path stored relative to the results folder ``out`` (``runs/<name>``),
+    so a results folder moved or copied elsewhere reports the same from any working directory."""
+    from pathlib import Path
+    base = Path(out).resolve()
+
+    def rel(run: str) -> str:
+        p = Path(run).resolve()
+        return str(p.relative_to(base)) if p.is_relative_to(base) else run
+    return _map_runs(res, rel)
+
+
+def localise(res: dict, out) -> dict:
+    """The inverse of :func:`portable` for a result read from ``out``: relative ``"run"`` paths resolved
+    against ``out`` (a path saved by older code relative to the working directory is kept when only it exists)."""
+    from pathlib import Path
+
+    def absolute(run: str) -> str:
+        p = Path(run)
+        if p.is_absolute() or (not (Path(out) / p).exists() and p.exists()):
+            return run
+        return str(Path(out) / p)
+    return _map_runs(res, absolute)
+
+
+def load_result(out, name: str) -> dict | None:
+    """The saved result of experiment ``name`` in ``out``; None when missing or unreadable (a truncated or
+    hand-edited file is rebuilt: its tasks are cached, so that costs the analysis only)."""
+    path = out / "experiments" / f"{name}.json"
+    try:
+        res = json.loads(path.read_text()) if path.exists() else None
+    except (OSError, ValueError):
+        print(f"[experiments] {path} is unreadable: rebuilding it", file=sys.stderr, flush=True)
+        return None
+    return localise(res, out) if isinstance(res, dict) else None
