@@ -203,9 +203,13 @@ def _root_like(folder: Path) -> bool:
     except (OSError, RuntimeError):
         return False
     home = Path.home().resolve() if "HOME" in os.environ else None
-    system = {Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/run", "/sbin",
-                                "/sys", "/usr", "/var", "/tmp", "/home", "/root")}
-    return r == Path(r.anchor) or r == home or r in system
+    # the system folders and everything below them (--overwrite /etc/ssh must not pass); /tmp, /home, /root
+    # themselves only (a user's results live below them), and /var/tmp's subfolders too
+    deep = [Path(p) for p in ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/run",
+                              "/sbin", "/sys", "/usr", "/var")]
+    top = {Path(p) for p in ("/tmp", "/home", "/root", "/var/tmp")}
+    below_system = any(r == d or d in r.parents for d in deep) and not (Path("/var/tmp") in r.parents)
+    return r == Path(r.anchor) or r == home or r in top or below_system
 
 
 def _regular(path: Path) -> bool:

@@ -123,3 +123,19 @@ def test_closed_pipe_is_one_line(tmp_path):
                        cwd=str(__import__('pathlib').Path(__file__).resolve().parents[1]))
     assert p.stdout.strip() == "1", (p.stdout, p.stderr)
     assert "Traceback" not in p.stderr and "output pipe was closed" in p.stderr
+
+
+@pytest.mark.parametrize("folder", ["/etc/ssh", "/usr/bin", "/var/log", "/etc"])
+def test_system_subfolders_refused_even_with_overwrite(folder):
+    from infra.io import OutputError, check_output_folder
+    with pytest.raises(OutputError, match="system or home folder"):
+        check_output_folder(folder, "t", overwrite=True)
+
+
+@pytest.mark.parametrize("module, extra", [("theory.check", []), ("theory.conjecture_search", ["--out", "X"])])
+def test_huge_seeds_refused(tmp_path, module, extra):
+    extra = [str(tmp_path / "o") if e == "X" else e for e in extra]
+    p = subprocess.run([sys.executable, "-m", module, "--seed", str(2 ** 80), *extra], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 2 and "--seed" in p.stderr and len(p.stderr.strip().splitlines()) <= 2
+    assert not (tmp_path / "o").exists()

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from infra.cli import ArgumentParser, add_overwrite, int_at_least, require_output_file
+from infra.cli import ArgumentParser, add_overwrite, int_at_least, require_output_file, seed_type
 from infra.tables import text_table
 from theory import dft, linear_cnn as lc, reference as ref, tolerances as tol
 from theory.linalg import relative_error
@@ -322,7 +322,7 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--instances", type=int, default=20, help="random instances per check (default 20; "
                     "optimizer/solver checks use a quarter)")
-    ap.add_argument("--seed", type=int_at_least(0), default=0, help="seed for every random instance (default 0)")
+    ap.add_argument("--seed", type=seed_type, default=0, help="seed for every random instance, in [0, 2**32) (default 0)")
     ap.add_argument("--only", nargs="+", metavar="NAME", choices=list(CHECKS), help="run only these checks")
     ap.add_argument("--json", metavar="PATH", help="also write the results, config and provenance as JSON")
     add_overwrite(ap)

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from infra.cli import (ArgumentParser, add_overwrite, capped, finite_float, int_at_least,
-                       require_output_folder)
+                       require_output_folder, seed_type)
 from infra.io import FolderLock, LockError, atomic_save_npz, atomic_write_json, provenance
 from infra.parallel import Executor, check_scheduler
 from infra.resources import require_memory
@@ -381,7 +381,7 @@ def main(argv=None) -> int:
     ap.add_argument("--max-dim", type=int_at_least(1), default=6, help="largest matrix dimension (default 6)")
     ap.add_argument("--regime", nargs="+", choices=REGIMES, default=list(REGIMES), help="exponent regimes (default all)")
     ap.add_argument("--sampler", nargs="+", choices=SAMPLERS, default=list(SAMPLERS), help="samplers (default all)")
-    ap.add_argument("--seed", type=int_at_least(0), default=0, help="seed: the same seed gives the same samples")
+    ap.add_argument("--seed", type=seed_type, default=0, help="seed in [0, 2**32): the same seed gives the same samples")
     ap.add_argument("--chunk", type=int_at_least(1), default=256, help="samples per chunk (default 256)")
     ap.add_argument("--adversarial-every", type=int_at_least(0), default=8, help="every n-th chunk is adversarial (0: none)")
     ap.add_argument("--adversarial-steps", type=int_at_least(1), default=200, help="Adam steps per adversarial chunk")
