@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.cli import ArgumentParser, add_overwrite, finite_float, int_at_least, require_output_folder
+from infra.cli import ArgumentParser, Terminated, add_overwrite, finite_float, int_at_least, require_output_folder
 from infra.io import atomic_write_json, atomic_write_text, provenance
 
 BF16_RTOL = 3 * 2.0 ** -8
@@ -249,6 +249,7 @@ def main(argv=None) -> int:
              ("models", lambda: time_models(device, args.dry, budget)),
              ("sensitivity", lambda: time_sensitivity(device, args.dry)),
              ("depth", lambda: depth_experiment(out, args.dry, budget, 4 if args.dry else args.width))]
+    name = "start"
     try:
         for name, fn in steps:
             if budget.left() < 20:
@@ -260,12 +261,12 @@ def main(argv=None) -> int:
                 result[name] = fn()
             except Exception as exc:  # noqa: BLE001 - one step's failure is recorded; the others still run
                 result[name] = {"error": f"{type(exc).__name__}: {exc}"}
-            except BaseException as exc:   # SIGINT / SIGTERM: the report keeps what finished, then the signal's exit
-                result["interrupted"] = f"{type(exc).__name__} during {name}"
-                save()
-                raise
             result.setdefault("seconds", {})[name] = round(time.time() - t0, 2)
             save()
+    except (KeyboardInterrupt, Terminated) as exc:   # the report keeps what finished, then the signal's exit
+        result["interrupted"] = f"{type(exc).__name__} during {name}"
+        save()
+        raise
     finally:
         lock.release()
     failed = [n for n, _ in steps if isinstance(result.get(n), dict) and "error" in result[n]]

@@ -66,7 +66,7 @@ DESCRIPTIONS: dict[str, str] = {}
 TARGETS: dict[str, tuple[str, float | None]] = {}   # name -> (kind, target speedup)
 KINDS = ("peer", "training", "context")
 MODULES = ["benchmarks.bench_theory", "benchmarks.bench_regression", "benchmarks.bench_nets", "benchmarks.bench_peers",
-           "benchmarks.bench_train"]  # each registers its entries on import
+           "benchmarks.bench_train", "benchmarks.bench_precision"]  # each registers its entries on import
 
 
 def register(name: str, description: str, kind: str = "context", target: float | None = None):
