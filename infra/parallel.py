@@ -88,8 +88,9 @@ class Executor:
             self.size = workers
 
     def map(self, fn, *iterables, progress=None) -> list:
-        """``[fn(*args) for args in zip(*iterables)]``, all submitted at once; ``progress(done)`` is called
-        as each job finishes (in completion order); results come back in the input order."""
+        """``[fn(*args) for args in zip(*iterables)]``, all submitted at once; ``progress(done, index)`` is
+        called as each job finishes (in completion order; ``index``: that job's position in the input); results
+        come back in the input order."""
         if self.client is not None:
             from distributed import as_completed
             futures = self.client.map(fn, *iterables, pure=False)
@@ -101,11 +102,12 @@ class Executor:
             for args in zip(*iterables):
                 out.append(fn(*args))
                 if progress:
-                    progress(len(out))
+                    progress(len(out), len(out) - 1)
             return out
-        for done, _ in enumerate(as_completed(futures), 1):
+        index = {f: i for i, f in enumerate(futures)}
+        for done, f in enumerate(as_completed(futures), 1):
             if progress:
-                progress(done)
+                progress(done, index[f])
         return self.client.gather(futures) if self.client is not None else [f.result() for f in futures]
 
     def close(self, wait: bool = True) -> None:

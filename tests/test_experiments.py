@@ -462,3 +462,11 @@ def test_cost_section_reads_timing_and_experiment_results(tmp_path):
     assert "883 s (14.7 min)" in text and "training pool (every experiment's runs, longest first): 706 s" in text
     assert "| depth | 60 | 989 | 20.2 |" in text and "| resnet | 0 | 0 | left out by the preset |" in text
     assert "| decay |" not in text and cost_lines(tmp_path, None) == []
+
+
+def test_eta_from_the_cost_model():
+    """The sweep's ETA weighs tasks by their cost (longest first): after the costliest of four tasks (cost 8 of
+    8 + 1 + 1 + 1) took 80 s, the rest is 30 s, not the 240 s a task count would give."""
+    from nets.experiments.sweep import eta_seconds
+    assert eta_seconds(80.0, 8.0, 3.0) == pytest.approx(30.0)
+    assert eta_seconds(5.0, 0.0, 3.0) is None and eta_seconds(5.0, 1.0, -1.0) == 0.0
