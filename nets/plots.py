@@ -81,13 +81,16 @@ def plot_map(S: np.ndarray, path, title: str, se: np.ndarray | None = None, unit
 
 def plot_radial(curves: dict, path, title: str = "radial curves", ylabel: str = "radial average (log)") -> None:
     """Radial curves of several maps on one log-log panel (exact radii, ``r > 0``, no smoothing), e.g. a
-    trained model, its untrained twin and tau. ``curves``: label -> a ``Map`` (drawn with +- 2 standard errors)
-    or an array ``(C, H, W)`` / ``(H, W)`` in FFT order. Each curve is divided by its value at the smallest
-    radius, so curves in different units share the axis (only their shapes are compared). Saved to ``path``."""
+    trained model, its untrained twin and tau. ``curves``: label -> a ``Map`` (drawn with +- 2 standard errors),
+    the result of ``theory.spectra.fourier_stats`` (its ``tau`` is drawn), or an array ``(C, H, W)`` / ``(H, W)``
+    in FFT order. Each curve is divided by its value at the smallest radius, so curves in different units share
+    the axis (only their shapes are compared). Saved to ``path``."""
     from nets.measures.radial import radial_curve
     plt = use_agg()
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for i, (label, m) in enumerate(curves.items()):
+        if hasattr(m, "tau") and not hasattr(m, "se"):   # fourier_stats(loader), as the README's snippet has it
+            m = m.tau
         mean, se = (m.mean, m.se) if hasattr(m, "mean") and hasattr(m, "se") else (np.asarray(m, float), None)
         r, g = radial_curve(np.asarray(mean, float))
         keep = (r > 0) & (g > 0)

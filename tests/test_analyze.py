@@ -264,3 +264,17 @@ def test_weights_files_as_users_have_them(tmp_path):
             load_model("wm:f", str(tmp_path / "whole.pt"))
     finally:
         sys.path.remove(str(tmp_path))
+
+
+def test_plot_radial_takes_fourier_stats_as_returned(tmp_path):
+    """The documented call plot_radial({"model": S, "tau": fourier_stats(...)}) draws tau (it raised TypeError)."""
+    import numpy as np
+
+    from nets.measures.base import Map
+    from nets.plots import plot_radial
+    from theory.spectra import fourier_stats
+    rng = np.random.default_rng(0)
+    stats = fourier_stats([rng.standard_normal((20, 3, 8, 8))])
+    S = Map(np.abs(rng.standard_normal((3, 8, 8))) + 0.1, np.full((3, 8, 8), 0.01), 20)
+    plot_radial({"model": S, "tau": stats}, tmp_path / "r.png")
+    assert (tmp_path / "r.png").stat().st_size > 1000
