@@ -25,9 +25,12 @@ def main(argv=None) -> int:
     from nets.data import DataError, dataset_names, load_dataset
     from nets.experiments import SCALES, experiment_names
     from nets.runtime import resolve_device
+    from nets.experiments import get_experiment
+    claims = "\n".join(f"  {n:<10s} {get_experiment(n).title}" for n in experiment_names())
     ap = ArgumentParser(prog="python -m nets.experiments", description=__doc__,
-                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("name", choices=[*experiment_names(), "all"], help="experiment to run")
+                        formatter_class=argparse.RawDescriptionHelpFormatter,
+                        epilog=f"experiments (NAME) and the claim each decides:\n{claims}\n  {'all':<10s} every one above")
+    ap.add_argument("name", choices=[*experiment_names(), "all"], help="experiment to run (listed below)")
     ap.add_argument("--dataset", default="embedded", help=f"one of {', '.join(dataset_names())} (default embedded)")
     ap.add_argument("--data-root", help="folder with cifar-10-batches-py (for --dataset cifar10)")
     ap.add_argument("--preset", default="quick", choices=list(SCALES), help="tiny (tests), quick (the main job: <= 20 min on 2 CPU cores), standard (~2 h on 2 cores), cifar (the "
@@ -36,7 +39,7 @@ def main(argv=None) -> int:
                     "(ResNets over depth and decay, with the skip and BatchNorm controls) or paper (GPU)")
     ap.add_argument("--seeds", type=int_at_least(1), help="seeds per configuration (default: the preset's, 3 for cifar "
                     "and cifar-quick, else 2)")
-    ap.add_argument("--out", default="results/quick", help="results folder (default results/quick)")
+    ap.add_argument("--out", help="results folder (default results/PRESET, e.g. results/cifar)")
     ap.add_argument("--workers", type=int_at_least(1), help="local worker processes, one torch thread each (default: "
                     "the preset's, 2 for cifar and cifar-quick, else 1)")
     ap.add_argument("--scheduler", help="Dask scheduler address, or 'local' for a LocalCluster (needs the dask extra: "
@@ -45,6 +48,7 @@ def main(argv=None) -> int:
     ap.add_argument("--no-report", action="store_true", help="do not build the report at the end")
     add_overwrite(ap)
     args = ap.parse_args(argv)
+    args.out = args.out if args.out is not None else f"results/{args.preset}"
     args.seeds = args.seeds or SCALES[args.preset].get("seeds", 2)
     args.workers = args.workers or SCALES[args.preset].get("workers", 1)
     if not args.scheduler:
