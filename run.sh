@@ -38,8 +38,8 @@ setup() {
     echo "$want" > "$stamp"
 }
 
-usage() {
-    sed -n '2,/^# Environment/p' "$here/run.sh" | sed 's/^# \{0,1\}//'
+usage() {   # the header comment, whole: from line 2 to the last comment line before the code
+    sed -n '2,/^set -euo pipefail/p' "$here/run.sh" | sed '$d' | sed 's/^# \{0,1\}//'
 }
 
 if [ $# -eq 0 ]; then usage; exit 0; fi
@@ -61,6 +61,8 @@ case "$cmd" in
     benchmarks) setup; exec "$venv/bin/python" -m benchmarks "$@" ;;
     python) setup; exec "$venv/bin/python" "$@" ;;
     help|-h|--help) usage ;;
-    *) echo "usage: ./run.sh main|test|setup|check|conjecture|train|sensitivity|stats|analyze|experiments|report|benchmarks|python [args...]" >&2
+    *) verbs="main test setup check conjecture train sensitivity stats analyze experiments report benchmarks python help"
+       near=$("$py" -c 'import difflib, sys; m = difflib.get_close_matches(sys.argv[1], sys.argv[2].split(), 1, 0.6); print(m[0] if m else "")' "$cmd" "$verbs" 2>/dev/null || true)
+       echo "./run.sh: unknown verb '$cmd'${near:+ (did you mean '$near'?)}; expected one of: ${verbs// /, }" >&2
        exit 2 ;;
 esac

@@ -458,3 +458,13 @@ def test_bad_inputs_to_library_functions():
             if name not in str(exc):
                 problems.append(f"case {i}: {exc!r} does not name {name!r}")
     assert not problems, problems
+
+
+def test_run_sh_suggests_the_verb_and_prints_its_whole_usage():
+    """./run.sh analyse (the README's British spelling): exit 2, one line with the close match; ./run.sh alone
+    prints the header to its last line (it was cut mid-sentence)."""
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    p = subprocess.run(["bash", str(root / "run.sh"), "analyse"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "did you mean 'analyze'?" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    u = subprocess.run(["bash", str(root / "run.sh")], capture_output=True, text=True, timeout=60)
+    assert u.returncode == 0 and u.stdout.rstrip().endswith("default torch==2.13.0, a CPU build here).")
