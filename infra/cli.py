@@ -8,7 +8,28 @@ import math
 
 class ArgumentParser(argparse.ArgumentParser):
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {message}{self._suggestion(message)}\n")
+
+    def _suggestion(self, message: str) -> str:
+        """A close match for a misspelt flag (``unrecognized arguments: --sed``) or choice (``invalid choice:
+        'cifar' (choose from ...)``), as " (did you mean ...?)"; empty when nothing is close."""
+        import difflib
+        import re
+        m = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if m:
+            options = re.findall(r"'([^']*)'|([^\s,]+)", m.group(2))
+            options = [a or b for a, b in options]
+            near = difflib.get_close_matches(m.group(1), options, 1, 0.6)
+            return f" (did you mean '{near[0]}'?)" if near else ""
+        m = re.match(r"unrecognized arguments: (.*)", message)
+        if m:
+            flags = [o for a in self._actions for o in a.option_strings if o.startswith("--")]
+            out = []
+            for word in m.group(1).split():
+                near = difflib.get_close_matches(word.split("=")[0], flags, 1, 0.6) if word.startswith("-") else []
+                out += [f"{word} -> {near[0]}"] if near else []
+            return f" (did you mean: {', '.join(out)}?)" if out else ""
+        return ""
 
 
 def int_at_least(minimum: int):

@@ -468,3 +468,17 @@ def test_run_sh_suggests_the_verb_and_prints_its_whole_usage():
     assert p.returncode == 2 and "did you mean 'analyze'?" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     u = subprocess.run(["bash", str(root / "run.sh")], capture_output=True, text=True, timeout=60)
     assert u.returncode == 0 and u.stdout.rstrip().endswith("default torch==2.13.0, a CPU build here).")
+
+
+@pytest.mark.parametrize("argv, want", [
+    (["deph"], "(did you mean 'depth'?)"),
+    (["depth", "--preset", "cifar-myrtl"], "(did you mean 'cifar-myrtle'?)"),
+    (["depth", "--sedes", "2"], "--sedes -> --seeds"),
+])
+def test_misspellings_get_a_suggestion(argv, want, capsys):
+    """One line, exit 2, and the close match (issue 36)."""
+    from nets.cli.experiments import main
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and want in err[0]
