@@ -153,6 +153,18 @@ def verdicts(out) -> list:
     return rows
 
 
+def answer_lines(out) -> list[str]:
+    """The answer in sentences, one per claim, from the same verdict rows as the table (``--answer``: the README's
+    first screen is this output, never retyped): the claim, its verdict and its headline effect, with the runs
+    behind it and their test accuracies."""
+    lines = []
+    for v in verdicts(out):
+        runs = f"; runs used / excluded {v.runs}" if v.runs and "/" in v.runs else ""
+        acc = f"; test accuracy {v.accuracy}" if v.accuracy else ""
+        lines.append(f"- {v.claim}: **{v.verdict}** ({v.effect.split('; last epoch')[0]}; {v.cis}{runs}{acc}).")
+    return lines
+
+
 def verdict_table(out, figures: bool = True) -> list[str]:
     """The verdict table (Markdown lines): ``python -m nets.report DIR --summary`` prints it for the README."""
     from nets.experiments.summary import table

@@ -192,9 +192,14 @@ def test_registry_end_to_end_cache_and_report(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     for name in ("stats", "control", "depth", "decay", "resnet", "linear", "spectra", "heatmap", "theory"):
         assert (out / "experiments" / f"{name}.json").exists(), name
-    depth = json.loads((out / "experiments" / "depth.json").read_text())
+    from nets.experiments.sweep import load_result
+    depth = load_result(out, "depth")   # run paths are saved relative to the results folder
     data = load_dataset(TINY_DATA)
     report = (out / "report.md").read_text()
+    from nets.report import answer_lines, verdicts
+    rows, answer = verdicts(out), answer_lines(out)    # --answer: one sentence per verdict row, same verdicts
+    assert rows and len(answer) == len(rows)
+    assert all(v.claim in a and f"**{v.verdict}**" in a for v, a in zip(rows, answer))
     natural = [r for r in depth["runs"] if r["data"] == "natural"]   # (whitened rows: tau of the filtered data)
     assert natural and {r["data"] for r in depth["runs"]} == {"natural", "whitened"}
     for r in natural:

@@ -2,6 +2,7 @@
 
     python -m nets.report RESULTS_DIR              -> RESULTS_DIR/report.md
     python -m nets.report RESULTS_DIR --summary    -> the report's verdict table on stdout (the README's tables)
+    python -m nets.report RESULTS_DIR --answer     -> one sentence per claim on stdout (the README's first screen)
 """
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from infra.cli import ArgumentParser
-from nets.report import build_report, verdict_table
+from nets.report import answer_lines, build_report, verdict_table
 
 
 def main(argv=None) -> int:
@@ -18,6 +19,8 @@ def main(argv=None) -> int:
     ap.add_argument("results", metavar="RESULTS_DIR", help="a folder written by python -m nets.experiments")
     ap.add_argument("--summary", action="store_true", help="print the verdict table (Markdown) instead of writing "
                     "report.md")
+    ap.add_argument("--answer", action="store_true", help="print one sentence per claim (Markdown list) instead of "
+                    "writing report.md")
     args = ap.parse_args(argv)
     if not (Path(args.results) / "experiment_config.json").is_file():
         ap.error(f"RESULTS_DIR: expected one folder written by python -m nets.experiments, got {args.results!r}")
@@ -25,8 +28,8 @@ def main(argv=None) -> int:
     from nets.report import ReportError, check_results
     try:
         check_results(args.results)   # corrupt results are named before the folder is touched
-        if args.summary:
-            print("\n".join(verdict_table(args.results, figures=False)))
+        if args.summary or args.answer:
+            print("\n".join(answer_lines(args.results) if args.answer else verdict_table(args.results, figures=False)))
             return 0
         # the report writes into the results folder: one writer at a time (a running sweep holds it)
         with FolderLock(args.results, tool="nets.experiments"):
