@@ -475,3 +475,15 @@ def test_eta_from_the_cost_model():
     from nets.experiments.sweep import eta_seconds
     assert eta_seconds(80.0, 8.0, 3.0) == pytest.approx(30.0)
     assert eta_seconds(5.0, 0.0, 3.0) is None and eta_seconds(5.0, 1.0, -1.0) == 0.0
+
+
+def test_spectral_swap_rule():
+    """Against the untrained twin, on the kept frequencies: above it -> supported, at it -> inconclusive, below ->
+    not supported; a flat tau -> not applicable, whatever the Spearman values."""
+    from nets.experiments.spectra import verdicts
+    rows = lambda d, vals, cv=2.0: [{"data": d, "spearman_kept": v, "tau_cv": cv, "learned": True} for v in vals]  # noqa: E731
+    twins = [{"data": d, "spearman_kept": 0.1} for d in ("a", "b", "c", "w")]
+    out = verdicts(rows("a", [0.5, 0.55, 0.6]) + rows("b", [0.05, 0.15, 0.1]) + rows("c", [-0.3, -0.2, -0.25])
+                   + rows("w", [0.5, 0.55, 0.6], cv=0.03), ["a", "b", "c", "w"], twins)
+    assert [out[k]["verdict"] for k in "abcw"] == ["supported", "inconclusive", "not supported", "not applicable"]
+    assert out["a"]["difference"] == pytest.approx(0.45) and out["a"]["twin"] == 0.1
