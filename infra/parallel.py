@@ -57,6 +57,25 @@ def check_scheduler(scheduler: str | None, timeout: float = 5.0) -> None:
             pass
     except OSError as exc:
         raise ConnectionError(f"--scheduler {scheduler}: cannot connect ({exc.strerror or exc})") from None
+    # a port that accepts TCP but never speaks Dask (the wrong service, a hung scheduler): the handshake itself,
+    # with the same time limit, before anything is created
+    # (distributed's own timeout did not fire against a silent port: a daemon thread with a hard deadline)
+    import threading
+    outcome: list = []
+
+    def handshake():
+        try:
+            from distributed import Client
+            Client(scheduler, timeout=timeout).close()
+            outcome.append(None)
+        except Exception as exc:  # noqa: BLE001 - every handshake failure is reported the same way
+            outcome.append(exc)
+    t = threading.Thread(target=handshake, daemon=True)
+    t.start()
+    t.join(timeout + 5)
+    if not outcome or outcome[0] is not None:
+        why = "no answer" if not outcome else type(outcome[0]).__name__
+        raise ConnectionError(f"--scheduler {scheduler}: no Dask scheduler answered within {timeout + 5:g} s ({why})")
 
 
 class Executor:

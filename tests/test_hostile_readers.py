@@ -139,3 +139,31 @@ def test_huge_seeds_refused(tmp_path, module, extra):
                        timeout=120)
     assert p.returncode == 2 and "--seed" in p.stderr and len(p.stderr.strip().splitlines()) <= 2
     assert not (tmp_path / "o").exists()
+
+
+def test_silent_scheduler_port_refused_before_anything_is_created(tmp_path):
+    """A port that accepts TCP but never speaks Dask: refused within the handshake's deadline, exit 2, one line,
+    and the output folder is never created (it hung past 120 s after creating the folder)."""
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(8)
+    held = []
+    threading.Thread(target=lambda: [held.append(srv.accept()) for _ in range(8)], daemon=True).start()
+    out = tmp_path / "o"
+    p = subprocess.run([sys.executable, "-m", "nets.experiments", "depth", "--preset", "tiny", "--scheduler",
+                        f"tcp://127.0.0.1:{srv.getsockname()[1]}", "--out", str(out)], capture_output=True, text=True,
+                       timeout=90)
+    srv.close()
+    assert p.returncode == 2 and "no Dask scheduler answered" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_real_scheduler_passes_the_handshake():
+    from distributed import LocalCluster
+
+    from infra.parallel import check_scheduler
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
+                      protocol="tcp", host="127.0.0.1") as cluster:
+        check_scheduler(cluster.scheduler_address, timeout=10)      # no ConnectionError
