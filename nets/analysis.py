@@ -231,7 +231,10 @@ def analyze(cfg: AnalysisConfig, inputs: Inputs) -> dict:
             res["warnings"].append(
                 f"the model's accuracy on these images is {acc['accuracy']:.3f} against chance {acc['chance']:.3f}: it "
                 "does not classify them (or the dataset's class order is not the model's), so its maps describe an "
-                "untrained or mismatched classifier")
+                "untrained or mismatched classifier"
+                + ("; no --mean/--std was given: if the model was trained on normalised images (torchvision's "
+                   "Normalize), the likely cause is that it now sees [0, 1] pixels; pass its --mean and --std"
+                   if not cfg.mean else ""))
     else:
         res["warnings"].append(f"the labels go up to {int(y.max())} but the model has {K} outputs: no accuracy check")
     tau = fourier_stats((x[s:s + 1024] for s in range(0, len(x), 1024))).tau          # pixel units

@@ -194,6 +194,8 @@ def test_analyze_warns_and_shows_the_untrained_twin(tmp_path):
     # a model that always answers class 0 on two balanced classes: accuracy 0.5 = chance, always warned
     assert res["accuracy"] == {"accuracy": 0.5, "chance": 0.5, "n_images": 12}
     assert any("against chance 0.500" in w for w in res["warnings"]) and "against chance" in p.stderr
+    # no --mean/--std given: the warning names the missing normalisation as the likely cause (issue 36)
+    assert any("no --mean/--std was given" in w for w in res["warnings"] if "against chance" in w)
 
 
 def test_stratified_sampling_keeps_class_shares():
