@@ -78,6 +78,29 @@ def atomic_write(path: str | os.PathLike, write, mode: str = "wb", follow: bool 
     return path
 
 
+def append_text(path: str | os.PathLike, text: str) -> None:
+    """Append ``text`` to the regular file ``path`` inside an output folder (created if missing), never through
+    a link (``O_NOFOLLOW``) and never into a FIFO or device: a planted ``metrics.jsonl -> ~/x`` is refused."""
+    import errno
+    import stat
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                     0o666 & ~_umask())
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OutputError(f"{path} is a link; freqsens never writes through a link in its output folder") from None
+        if exc.errno == errno.ENXIO:   # a FIFO without a reader (O_NONBLOCK): never waited for
+            raise OutputError(f"{path} is a FIFO, expected a regular file to append to") from None
+        raise
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise OutputError(f"{path} is {_kind(mode)}, expected a regular file to append to")
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
 def atomic_write_text(path: str | os.PathLike, text: str, follow: bool = False) -> Path:
     """Write ``text`` to ``path`` atomically (:func:`atomic_write`)."""
     return atomic_write(path, lambda f: f.write(text), "w", follow)

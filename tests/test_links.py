@@ -178,3 +178,19 @@ def test_train_race_second_config_refused(tmp_path):
     finally:
         training._check_folder = real
     assert json.loads((out / "config.json").read_text())["config"]["seed"] == 1
+
+
+def test_append_never_follows_a_link(tmp_path, precious):
+    """The metrics rows are appended with O_NOFOLLOW: a planted metrics.jsonl link is refused, its target kept."""
+    from infra.io import append_text
+    target, digest = precious
+    os.symlink(target, tmp_path / "metrics.jsonl")
+    with pytest.raises(OutputError, match="is a link"):
+        append_text(tmp_path / "metrics.jsonl", "row\n")
+    assert sha(target) == digest
+    append_text(tmp_path / "m2.jsonl", "a\n")
+    append_text(tmp_path / "m2.jsonl", "b\n")
+    assert (tmp_path / "m2.jsonl").read_text() == "a\nb\n"
+    os.mkfifo(tmp_path / "f.jsonl")
+    with pytest.raises(OutputError, match="FIFO"):
+        append_text(tmp_path / "f.jsonl", "x\n")
