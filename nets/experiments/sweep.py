@@ -261,7 +261,9 @@ def gate_inputs(row: dict) -> dict:
     if chance is None:   # a run saved before result.json recorded it: the test split's most frequent class
         y = load_data(cfg).y_test[:cfg.n_test]
         chance = float(np.bincount(y).max() / len(y))
-    track = [m["track"][HEADLINE] for m in metrics if "track" in m]
+    from nets.experiments.trends import GATE
+    # the last track_epochs tracked values: a reduce-on-plateau run tracks every epoch of its final rate
+    track = [m["track"][HEADLINE] for m in metrics if "track" in m][-GATE["track_epochs"]:]
     n = run.saved().get("n_train", cfg.n_train or 0)
     # each metrics row records the lr *after* its epoch's scheduler step: epoch e ran at row e-1's lr
     lrs = [cfg.lr] + [m["lr"] for m in metrics[:-1]]
