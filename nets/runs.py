@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.io import atomic_save_npz, atomic_write, atomic_write_json, check_readable
+from infra.io import append_text, atomic_save_npz, atomic_write, atomic_write_json, check_readable, read_regular
 
 NAMES = {"config": "config.json", "metrics": "metrics.jsonl", "best": "best.pt", "last": "last.pt",
          "result": "result.json", "map": "sensitivity.npz", "summary": "sensitivity.json",
@@ -85,6 +85,15 @@ class TrainConfig:
 
 #: the source a trained run depends on (data, models, measures, training and the DFT): part of every sweep
 #: task's key, so a change to any of it retrains instead of reusing runs trained by older code
+RECORD_LIMIT = 1 << 26   # bytes: the largest run record (config, metrics, result, summary) read back
+
+
+def _text(path: Path) -> str:
+    """A run record's text, read only if it is a regular file within :data:`RECORD_LIMIT` (a FIFO planted in a
+    run folder would hang a plain read)."""
+    return read_regular(path, RECORD_LIMIT).decode(errors="replace")
+
+
 CODE_PATHS = ("nets/data", "nets/models", "nets/measures", "nets/training.py", "nets/runs.py", "nets/runtime.py",
               "theory/dft.py", "theory/spectra.py")
 
@@ -193,7 +202,7 @@ class Run:
         """The whole ``config.json`` (config, provenance, normalisation, ...)."""
         path = self.file("config")
         try:
-            saved = json.loads(path.read_text())
+            saved = json.loads(_text(path))
         except (OSError, json.JSONDecodeError) as exc:
             raise TrainError(f"{path}: unreadable run config ({type(exc).__name__}: {exc})") from None
         if not isinstance(saved, dict):
@@ -211,21 +220,20 @@ class Run:
         atomic_write_json(self.file("config"), {"config": asdict(cfg), "code_version": code_version(), **extra})
 
     def result(self) -> dict:
-        return json.loads(self.file("result").read_text())
+        return json.loads(_text(self.file("result")))
 
     def write_result(self, result: dict) -> None:
         atomic_write_json(self.file("result"), result)
 
     # ---- metrics ----------------------------------------------------------------------------------
     def metrics(self) -> list[dict]:
-        return [json.loads(line) for line in self.file("metrics").read_text().splitlines() if line]
+        return [json.loads(line) for line in _text(self.file("metrics")).splitlines() if line]
 
     def reset_metrics(self) -> None:
-        self.file("metrics").write_text("")
+        atomic_write(self.file("metrics"), lambda f: f.write(""), "w")
 
     def append_metrics(self, row: dict) -> None:
-        with open(self.file("metrics"), "a") as f:
-            f.write(json.dumps(row) + "\n")
+        append_text(self.file("metrics"), json.dumps(row) + "\n")   # never through a planted link
 
     def truncate_metrics(self, last_epoch: int) -> None:
         """Keep the metric rows of epochs <= ``last_epoch`` (rows written after the last checkpoint are redone)."""
@@ -233,7 +241,7 @@ class Run:
         if not path.exists():
             return
         keep = []
-        for ln in path.read_text().splitlines():
+        for ln in _text(path).splitlines():
             try:
                 if json.loads(ln)["epoch"] <= last_epoch:
                     keep.append(ln)
@@ -278,7 +286,7 @@ class Run:
             return z["mean"]
 
     def map_summary(self) -> dict:
-        return json.loads(self.file("summary").read_text())
+        return json.loads(_text(self.file("summary")))
 
 
 def measure_run(run_dir, split: str = "val", max_images: int | None = 5000, batch_size: int = 256,

@@ -81,6 +81,12 @@ def load_model(spec: str, weights: str | None = None, verbose: bool = False):
     model = _user_call(f"--model: {spec}()", factory, verbose)
     if not isinstance(model, torch.nn.Module):
         raise AnalyzeError(f"--model: {spec}() returned {type(model).__name__}, expected a torch.nn.Module")
+    # a model on the meta device has shapes but no numbers (torch's deferred init): nothing to measure
+    meta = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
+    if meta:
+        raise AnalyzeError(f"--model: {spec}() returned a model on the meta device ({len(meta)} tensors without "
+                           f"values, e.g. {meta[0]!r}); build it on 'cpu' (or call .to_empty(device='cpu') and "
+                           "load --weights)")
     if weights is not None:
         try:
             from infra.io import check_readable

@@ -112,7 +112,8 @@ def _hostile_world(w: Path) -> None:
         "def complexout():\n    return Wrap(how='complex')\n"
         "def zero():\n    return Wrap(k=0)\n"
         "def inplace():\n    return Wrap(how='inplace')\n"
-        "def bigbatch():\n    return Wrap(how='bigbatch')\n")
+        "def bigbatch():\n    return Wrap(how='bigbatch')\n"
+        "def metadevice():\n    return Wrap().to('meta')\n")
     torch.save(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 2)), w / "whole.pt")  # pickled
     for kind in ("fifo", "loop", "dangling", "strip", "bomb"):
         shutil.copytree(w / "imgs", w / f"{kind}imgs")
@@ -346,6 +347,8 @@ CASES = {
         (["--model", "hostile:zero", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "0 outputs", "{w}/a1"),
         (["--model", "hostile:inplace", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
         (["--model", "hostile:bigbatch", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "batch of 6", "{w}/a1"),
+        (["--model", "hostile:metadevice", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "meta device",
+         "{w}/a1"),
         (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--mean", "127", "127", "127", "--std", "60", "60", "60", "--out", "{w}/a1"], "--mean", "{w}/a1"),
         (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--mean", "0.5", "0.5", "0.5", "--std", "1e-9", "1e-9", "1e-9", "--out", "{w}/a1"], "--std", "{w}/a1"),
         (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--mean", "1e9", "0", "0", "--std", "1", "1", "1", "--out", "{w}/a1"], "--mean", "{w}/a1"),

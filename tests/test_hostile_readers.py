@@ -167,3 +167,55 @@ def test_real_scheduler_passes_the_handshake():
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
                       protocol="tcp", host="127.0.0.1") as cluster:
         check_scheduler(cluster.scheduler_address, timeout=10)      # no ConnectionError
+
+
+def test_empty_cache_variable_means_the_default(monkeypatch, tmp_path):
+    """FREQSENS_CACHE='' is "unset" (XDG's rule), never the working directory."""
+    from pathlib import Path
+    from nets.data import cache_dir
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FREQSENS_CACHE", "")
+    assert cache_dir() == Path.home() / ".cache" / "freqsens"
+    monkeypatch.setenv("FREQSENS_CACHE", str(tmp_path / "c"))
+    assert cache_dir() == tmp_path / "c"
+
+
+@pytest.mark.parametrize("poison", ["no_header_name", "header_list", "short_labels", "wrong_mean", "zero_std"])
+def test_poisoned_cache_is_rebuilt(monkeypatch, tmp_path, capsys, poison):
+    """A cache npz with wrong keys, header or shapes is one line on stderr and rebuilt, never a traceback."""
+    import json
+    from nets.data import cached
+    from nets.data.base import ImageData, load_npz, save_npz
+    monkeypatch.setenv("FREQSENS_CACHE", str(tmp_path))
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (6, 3, 4, 4), dtype=np.uint8)
+    y = np.arange(6) % 2
+
+    def build():
+        return ImageData("toy", x, y, x[:2], y[:2], x[:2], y[:2], ["a", "b"])
+    config = {"dataset": "toy"}
+    good = cached(config, build)
+    path = next(tmp_path.glob("toy-*.npz"))
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    header = json.loads(str(arrays["header"]))
+    if poison == "no_header_name":
+        del header["name"]
+    elif poison == "header_list":
+        header = [1, 2]
+    elif poison == "short_labels":
+        arrays["y_train"] = arrays["y_train"][:3]
+    elif poison == "wrong_mean":
+        arrays["mean"] = np.zeros(7)
+    else:
+        arrays["std"] = np.zeros(3)
+    arrays["header"] = json.dumps(header)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    from nets.data import DataError
+    with pytest.raises(DataError, match=str(path.name)):
+        load_npz(path)
+    again = cached(config, build)
+    assert "rebuilding it" in capsys.readouterr().err
+    np.testing.assert_array_equal(again.x_train, good.x_train)
+    assert load_npz(path).name == "toy"      # the rebuilt cache is sound

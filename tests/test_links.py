@@ -194,3 +194,23 @@ def test_append_never_follows_a_link(tmp_path, precious):
     os.mkfifo(tmp_path / "f.jsonl")
     with pytest.raises(OutputError, match="FIFO"):
         append_text(tmp_path / "f.jsonl", "x\n")
+
+
+def test_run_records_never_follow_links_or_hang(tmp_path, precious):
+    """A run folder's metrics are appended, reset and truncated by replacing or refusing a planted link (the
+    target keeps its bytes), and a FIFO planted as a record is refused at once instead of hanging a read."""
+    from nets.runs import Run
+    target, digest = precious
+    run = Run(tmp_path)
+    os.symlink(target, run.file("metrics"))
+    with pytest.raises(OutputError, match="is a link"):
+        run.append_metrics({"epoch": 1})
+    run.reset_metrics()                      # replaces the link by an empty file
+    assert not run.file("metrics").is_symlink() and sha(target) == digest
+    run.append_metrics({"epoch": 1})
+    run.append_metrics({"epoch": 2})
+    run.truncate_metrics(1)
+    assert run.metrics() == [{"epoch": 1}] and sha(target) == digest
+    os.mkfifo(run.file("result"))
+    with pytest.raises(OSError, match="FIFO"):
+        run.result()

@@ -60,6 +60,14 @@ class ImageData:
             raise DataError(f"{self.name}: splits have different image shapes {shapes}")
         if self.mean is None:
             self.mean, self.std = channel_stats(self.x_train)
+        channels = (self.x_train.shape[1],)
+        for name in ("mean", "std"):
+            v = np.asarray(getattr(self, name))
+            if v.shape != channels or not np.issubdtype(v.dtype, np.number) or not np.isfinite(v).all():
+                raise DataError(f"{self.name}: {name} expected {channels[0]} finite numbers (one per channel), "
+                                f"got shape {v.shape} dtype {v.dtype}")
+        if not (np.asarray(self.std) > 0).all():
+            raise DataError(f"{self.name}: std expected > 0 in every channel, got {np.asarray(self.std).tolist()}")
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -142,8 +150,9 @@ def normalise(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
 # ---- cache -------------------------------------------------------------------------------
 
 def cache_dir() -> Path:
-    """Where built datasets are cached: ``$FREQSENS_CACHE`` or ``~/.cache/freqsens``."""
-    return Path(os.environ.get("FREQSENS_CACHE", Path.home() / ".cache" / "freqsens"))
+    """Where built datasets are cached: ``$FREQSENS_CACHE`` or, when it is unset or empty (the XDG rule: an
+    empty variable means "use the default", never the working directory), ``~/.cache/freqsens``."""
+    return Path(os.environ.get("FREQSENS_CACHE") or Path.home() / ".cache" / "freqsens")
 
 
 def save_npz(path: Path, data: ImageData) -> None:
@@ -162,9 +171,13 @@ def load_npz(path: Path) -> ImageData:
             header = json.loads(str(z["header"]))
             arrays = {k: z[k] for k in z.files if k != "header" and not k.startswith("meta__")}
             header["meta"].update({k[len("meta__"):]: z[k] for k in z.files if k.startswith("meta__")})
-    except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError, __import__('zipfile').BadZipFile) as exc:
+        # a poisoned cache (wrong keys, shapes or header) is a DataError, so cached() rebuilds it
+        return ImageData(name=str(header["name"]), classes=list(header["classes"]), meta=dict(header["meta"]),
+                         **arrays)
+    except DataError as exc:
+        raise DataError(f"cached dataset {path} is inconsistent ({exc})") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, EOFError, __import__('zipfile').BadZipFile) as exc:
         raise DataError(f"cached dataset {path} is unreadable ({type(exc).__name__}: {exc})") from None
-    return ImageData(name=header["name"], classes=header["classes"], meta=header["meta"], **arrays)
 
 
 def cached(config: dict, build) -> ImageData:
