@@ -6,9 +6,10 @@
 #   ./run.sh test     set up, then run the test suite (what CI runs) on FREQSENS_TEST_WORKERS processes
 #                     (default 2; pytest-xdist); ./run.sh test -m slow: the long runs
 #   ./run.sh setup    set up only
-#   ./run.sh TOOL ... set up, then run one tool in the environment: check (python -m theory.check),
-#                     conjecture (theory.conjecture_search), train, sensitivity, stats, analyze, experiments,
-#                     report (nets.*, entry points in nets/cli/), benchmarks; or ./run.sh python ARGS for anything else
+#   ./run.sh COMMAND ...  set up, then run one freqsens command in the environment (the same as
+#                     .venv/bin/freqsens COMMAND): experiments, report, train, sensitivity, analyze, stats, check,
+#                     conjecture, bench, throughput, gpu-check (table: infra/commands.py); ./run.sh python ARGS
+#                     for anything else
 # Environment: FREQSENS_VENV (default ./.venv), PYTHON (default python3),
 #              FREQSENS_TORCH (torch requirement used only when no torch is importable;
 #              default torch==2.13.0, a CPU build here).
@@ -51,17 +52,15 @@ case "$cmd" in
            name=all
            if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then name=$1; shift; fi
            # defaults first: argparse keeps the last value, so the user's flags win one by one
-           exec "$venv/bin/python" -m nets.experiments "$name" --preset quick --seeds 3 --workers 2 \
+           exec "$venv/bin/freqsens" experiments "$name" --preset quick --seeds 3 --workers 2 \
                 --out results/quick "$@" ;;
     test)  setup; cd "$here"   # the suite over FREQSENS_TEST_WORKERS processes (default 2, one torch thread each)
            exec "$venv/bin/python" -m pytest -n "${FREQSENS_TEST_WORKERS:-2}" "$@" ;;
-    check) setup; exec "$venv/bin/python" -m theory.check "$@" ;;
-    conjecture) setup; exec "$venv/bin/python" -m theory.conjecture_search "$@" ;;
-    train|sensitivity|stats|analyze|experiments|report) setup; exec "$venv/bin/python" -m "nets.$cmd" "$@" ;;
-    benchmarks) setup; exec "$venv/bin/python" -m benchmarks "$@" ;;
+    experiments|report|train|sensitivity|analyze|stats|check|conjecture|bench|throughput|gpu-check)
+           setup; exec "$venv/bin/freqsens" "$cmd" "$@" ;;
     python) setup; exec "$venv/bin/python" "$@" ;;
     help|-h|--help) usage ;;
-    *) verbs="main test setup check conjecture train sensitivity stats analyze experiments report benchmarks python help"
+    *) verbs="main test setup experiments report train sensitivity analyze stats check conjecture bench throughput gpu-check python help"
        near=$("$py" -c 'import difflib, sys; m = difflib.get_close_matches(sys.argv[1], sys.argv[2].split(), 1, 0.6); print(m[0] if m else "")' "$cmd" "$verbs" 2>/dev/null || true)
        echo "./run.sh: unknown verb '$cmd'${near:+ (did you mean '$near'?)}; expected one of: ${verbs// /, }" >&2
        exit 2 ;;

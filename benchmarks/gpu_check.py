@@ -1,4 +1,4 @@
-"""python -m benchmarks.gpu_check --out DIR: run every CUDA path once, measure it, and run the depth experiment
+"""freqsens gpu-check --out DIR: run every CUDA path once, measure it, and run the depth experiment
 at the paper's width, on whatever device is found, under a time budget the script enforces itself.
 
 Steps (each recorded in ``DIR/gpu_check.json`` and ``DIR/gpu_check.md`` as soon as it finishes):
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infra.cli import ArgumentParser, Terminated, add_overwrite, finite_float, int_at_least, require_output_folder
+from infra.cli import Terminated
 from infra.io import atomic_write_json, atomic_write_text, provenance
 
 BF16_RTOL = 3 * 2.0 ** -8
@@ -214,41 +214,28 @@ def markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
-    ap = ArgumentParser(prog="python -m benchmarks.gpu_check", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", required=True, help="output folder (gpu_check.json, gpu_check.md, depth runs)")
-    ap.add_argument("--budget", type=finite_float(60, strict=False), default=420.0,
-                    help="total seconds this script may take, >= 60 (default 420)")
-    ap.add_argument("--dry", action="store_true", help="tiny sizes: a CPU smoke run of every step (< 1 minute)")
-    ap.add_argument("--device", default="auto", help="auto (CUDA if available), cpu or cuda")
-    ap.add_argument("--width", type=int_at_least(1), default=64, help="ConvActually width for the depth experiment (paper: 64)")
-    add_overwrite(ap)
-    args = ap.parse_args(argv)
-    require_output_folder(ap, "--out", args.out, "benchmarks.gpu_check", args.overwrite)
-    from infra.io import FolderLock, LockError
-    from nets.runtime import configure
-    from nets.runtime import resolve_device
-    try:
-        device = resolve_device(args.device)
-        lock = FolderLock(args.out, tool="benchmarks.gpu_check", overwrite=args.overwrite).acquire()
-    except (ValueError, LockError) as exc:
-        ap.error(str(exc))
+def check_all(out: Path, device, seconds: float, dry: bool, width: int) -> dict:
+    """Run the steps of the module docstring on ``device`` within ``seconds``, rewriting ``out/gpu_check.json``
+    and ``out/gpu_check.md`` after each; a step that fails is recorded and the others still run. A signal
+    (SIGINT/SIGTERM) saves what finished, names the step it interrupted, and is re-raised. Returns the result
+    dict with ``failed`` (step names) and ``all_skipped``."""
     import torch
+
+    from nets.runtime import configure
     configure(1 if device.type == "cpu" else 4)
-    budget = Budget(args.budget)
-    out = Path(args.out)
-    result = {"device": str(device), "dry": args.dry, "torch": torch.__version__, "provenance": provenance(),
+    budget = Budget(seconds)
+    result = {"device": str(device), "dry": dry, "torch": torch.__version__, "provenance": provenance(),
               "device_name": torch.cuda.get_device_name(0) if device.type == "cuda" else "cpu", "skipped": []}
 
     def save():
         atomic_write_json(out / "gpu_check.json", {k: v for k, v in result.items()})
         atomic_write_text(out / "gpu_check.md", markdown(result))
 
-    steps = [("fft_layer", lambda: check_fft_layer(device, args.dry)),
-             ("fft_vs_cudnn", lambda: fft_vs_cudnn(device, args.dry)),
-             ("models", lambda: time_models(device, args.dry, budget)),
-             ("sensitivity", lambda: time_sensitivity(device, args.dry)),
-             ("depth", lambda: depth_experiment(out, args.dry, budget, 4 if args.dry else args.width))]
+    steps = [("fft_layer", lambda: check_fft_layer(device, dry)),
+             ("fft_vs_cudnn", lambda: fft_vs_cudnn(device, dry)),
+             ("models", lambda: time_models(device, dry, budget)),
+             ("sensitivity", lambda: time_sensitivity(device, dry)),
+             ("depth", lambda: depth_experiment(out, dry, budget, 4 if dry else width))]
     name = "start"
     try:
         for name, fn in steps:
@@ -267,17 +254,7 @@ def main(argv=None) -> int:
         result["interrupted"] = f"{type(exc).__name__} during {name}"
         save()
         raise
-    finally:
-        lock.release()
-    failed = [n for n, _ in steps if isinstance(result.get(n), dict) and "error" in result[n]]
-    print(f"[gpu_check] done in {args.budget - budget.left():.0f} s; written {out / 'gpu_check.md'}"
-          + (f"; FAILED steps: {failed}" if failed else ""))
-    if len(result["skipped"]) == len(steps):
-        print("[gpu_check] every step was skipped for time: give a larger --budget", file=sys.stderr)
-        return 1
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    from infra.cli import entry
-    sys.exit(entry(main, "python -m benchmarks.gpu_check"))
+    result["elapsed"] = seconds - budget.left()
+    result["failed"] = [n for n, _ in steps if isinstance(result.get(n), dict) and "error" in result[n]]
+    result["all_skipped"] = len(result["skipped"]) == len(steps)
+    return result

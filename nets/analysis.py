@@ -1,5 +1,5 @@
 """Frequency sensitivity, Fourier heat maps and the data's tau for any classifier on any images: the library
-behind ``python -m nets.analyze`` (``nets.cli.analyze``).
+behind ``freqsens analyze`` (``nets.cli.analyze``).
 
 * :func:`load_model`, :func:`check_forward`, :func:`untrained_twin`: the user's model as untrusted code with a
   contract (``nets.usermodel``); :func:`load_images` (any dataset name, pixel units in [0, 1], stratified);
@@ -25,7 +25,7 @@ __all__ = ["AnalysisConfig", "AnalyzeError", "Inputs", "analyze", "check_forward
 
 @dataclass
 class AnalysisConfig:
-    """What ``python -m nets.analyze`` was asked to do (saved in ``analysis.json``)."""
+    """What ``freqsens analyze`` was asked to do (saved in ``analysis.json``)."""
     model: str
     dataset: str
     out: str

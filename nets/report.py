@@ -1,6 +1,6 @@
 """One Markdown report per results folder, built from saved results only (it never trains).
 
-    python -m nets.report RESULTS_DIR      ->  RESULTS_DIR/report.md  (+ figures/ PNGs)   (nets.cli.report)
+    freqsens report RESULTS_DIR      ->  RESULTS_DIR/report.md  (+ figures/ PNGs)   (nets.cli.report)
 
 The report assembles the sections the registered experiments return for their saved results, in
 registration order; it knows no experiment by name.
@@ -8,11 +8,11 @@ registration order; it knows no experiment by name.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from infra.io import atomic_write_text
 from infra.tables import markdown_table
+from nets.results import Results
 from nets.runs import Run
 
 PUBLISHED = {  # CIFAR-10 test accuracies (paper and released tables), for context only
@@ -32,19 +32,19 @@ def _load(path: Path):
         return json.loads(path.read_text()) if path.exists() else None
     except (OSError, ValueError) as exc:
         raise ReportError(f"{path}: unreadable ({type(exc).__name__}); delete it and re-run the same "
-                          "python -m nets.experiments command to rebuild it (finished training runs are kept)") from None
+                          "freqsens experiments command to rebuild it (finished training runs are kept)") from None
 
 
 def _experiment(out, name: str):
     """An experiment's saved result with its run paths resolved against ``out`` (``driver.localise``)."""
     from nets.experiments.sweep import localise
-    res = _load(Path(out) / "experiments" / f"{name}.json")
+    res = _load(Results(out).experiment(name))
     return localise(res, out) if isinstance(res, dict) else res
 
 
 def check_results(out) -> None:
     """:class:`ReportError` naming the first saved result of ``out`` that does not parse (read only)."""
-    for f in sorted((Path(out) / "experiments").glob("*.json")) + [Path(out) / "timing.json"]:
+    for f in Results(out).experiments() + [Results(out).file("timing")]:
         _load(f)
 
 
@@ -52,7 +52,7 @@ def build_report(out) -> Path:
     """Write ``out/report.md`` (and figures) from the JSON/NPZ results in ``out``; returns its path."""
     from nets.experiments import experiment_names, get_experiment
     out = Path(out)
-    cfg = _load(out / "experiment_config.json") or {}
+    cfg = _load(Results(out).file("config")) or {}
     lines = [f"# freqsens report: {out}", "",
          f"Dataset **{cfg.get('dataset')}**, preset **{cfg.get('preset')}**, {cfg.get('seeds')} seed(s) per configuration. "
          "Built from saved results only. Quick-preset numbers come from minutes of CPU training on small data: read "
@@ -67,10 +67,10 @@ def build_report(out) -> Path:
     lines += limitations_lines(out, cfg)
     lines += ["## Published CIFAR-10 accuracies (context, not the same data)", ""]
     lines += markdown_table(("setting", "test accuracy"), list(PUBLISHED.items())) + [""]
-    timing = _load(out / "timing.json")
+    timing = _load(Results(out).file("timing"))
     lines += cost_lines(out, timing)
     lines += ["## Provenance", "", "```", json.dumps(timing, indent=1, sort_keys=True), "```", ""]
-    return atomic_write_text(out / "report.md", "\n".join(lines))
+    return atomic_write_text(Results(out).file("report"), "\n".join(lines))
 
 
 def cost_lines(out, timing: dict | None) -> list[str]:
@@ -166,7 +166,7 @@ def answer_lines(out) -> list[str]:
 
 
 def verdict_table(out, figures: bool = True) -> list[str]:
-    """The verdict table (Markdown lines): ``python -m nets.report DIR --summary`` prints it for the README."""
+    """The verdict table (Markdown lines): ``freqsens report DIR --summary`` prints it for the README."""
     from nets.experiments.summary import table
     return table(verdicts(out), figures)
 
@@ -186,8 +186,3 @@ def summary_lines(out) -> list[str]:
             f"*inconclusive*. Only runs that passed the learning gate are used ({gate_text()}), on the last "
             "epoch's model, the one measured.", ""] + verdict_table(out)
 
-
-if __name__ == "__main__":   # the entry point is nets.cli.report
-    from nets.cli.report import main
-    from infra.cli import entry
-    sys.exit(entry(main, "python -m nets.report"))

@@ -1,4 +1,4 @@
-"""A user's model as untrusted code with a contract (``python -m nets.analyze --model MODULE:FACTORY``).
+"""A user's model as untrusted code with a contract (``freqsens analyze --model MODULE:FACTORY``).
 
 :func:`load_model` imports the module, calls the factory and loads ``--weights`` (``weights_only``);
 :func:`check_forward` checks the logits on two images with gradients and on one full batch;
@@ -55,6 +55,16 @@ def _state_dict(state, weights: str) -> dict:
     return state
 
 
+def _working_directory_on_path() -> None:
+    """Put the working directory first on ``sys.path``, as ``python -m`` does, so that ``freqsens analyze --model
+    mymodel:f`` (a console script, whose ``sys.path[0]`` is its own folder) finds ``./mymodel.py``."""
+    import os
+    import sys
+    cwd = os.getcwd()
+    if "" not in sys.path and cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+
 def load_model(spec: str, weights: str | None = None, verbose: bool = False):
     """``MODULE:FACTORY`` -> the module ``FACTORY()`` returns, with ``weights`` loaded (weights_only=True).
 
@@ -66,6 +76,7 @@ def load_model(spec: str, weights: str | None = None, verbose: bool = False):
         raise AnalyzeError(f"--model: expected MODULE:FACTORY (e.g. mypkg.models:resnet18), got {spec!r}")
     if mod_name.startswith("."):
         raise AnalyzeError(f"--model: {mod_name!r} is a relative module name; give the absolute one (pkg.module)")
+    _working_directory_on_path()
     try:
         module = _user_call(f"--model: importing {mod_name!r}", lambda: importlib.import_module(mod_name), verbose)
     except AnalyzeError as exc:

@@ -1,7 +1,7 @@
 """Run many invocations of one CLI's ``main(argv)``, each in its own forked child process (a real
 subprocess: its own exit status, stdout, stderr, environment), after importing the CLI once.
 
-    python tests/cli_harness.py MODULE CASES_JSON  ->  JSON list of {code, stdout, stderr, changed}
+    python tests/cli_harness.py COMMAND CASES_JSON  ->  JSON list of {code, stdout, stderr, changed}
 
 A case is ``{"argv": [...], "env": {...}, "watch": PATH}``; ``changed`` lists the files under ``watch``
 that the invocation created, removed or modified (by size and mtime).
@@ -32,14 +32,9 @@ def snapshot(root):
     return out
 
 
-#: ``python -m`` names that forward to an entry point in nets.cli (the forwarding module has no ``main``)
-ENTRY_POINTS = {"nets.train": "nets.cli.train", "nets.sensitivity": "nets.cli.sensitivity", "nets.stats": "nets.cli.stats",
-                "nets.analyze": "nets.cli.analyze", "nets.report": "nets.cli.report",
-                "nets.experiments.__main__": "nets.cli.experiments"}
-
-
-def run(module, cases):
-    mod = importlib.import_module(ENTRY_POINTS.get(module, module))
+def run(command, cases):
+    from infra.commands import COMMANDS     # the front door's table: command -> module with main(argv, prog)
+    mod = importlib.import_module(COMMANDS[command][0])
     results = []
     for case in cases:
         before = snapshot(case.get("watch"))

@@ -1,4 +1,4 @@
-"""nets.analysis (python -m nets.analyze) and the measures as a library: any model, any images, any size, many classes."""
+"""nets.analysis (freqsens analyze) and the measures as a library: any model, any images, any size, many classes."""
 import json
 import os
 import subprocess
@@ -74,7 +74,7 @@ def test_analyze_a_trained_model_from_a_factory_string(tmp_path):
     from nets.models import build_model
     root = write_folder(tmp_path / "imgs")
     spec = f"folder:{root}?size=8&val_fraction=0.25&test_fraction=0.25"
-    p = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", spec, "--depth", "2", "--width", "3",
+    p = subprocess.run([sys.executable, "-m", "nets", "train", "--dataset", spec, "--depth", "2", "--width", "3",
                         "--max-epochs", "2", "--batch-size", "4", "--out", str(tmp_path / "run")],
                        capture_output=True, text=True, timeout=300, env=env(tmp_path))
     assert p.returncode == 0, p.stderr
@@ -87,7 +87,7 @@ def test_analyze_a_trained_model_from_a_factory_string(tmp_path):
     data = load_dataset(spec)
     mean, std = [f"{v:.17g}" for v in data.mean], [f"{v:.17g}" for v in data.std]
     out = tmp_path / "an"
-    p = subprocess.run([sys.executable, "-m", "nets.analyze", "--model", "zoo:small", "--weights",
+    p = subprocess.run([sys.executable, "-m", "nets", "analyze", "--model", "zoo:small", "--weights",
                         str(tmp_path / "run" / "best.pt"), "--data", spec, "--mean", *mean, "--std", *std,
                         "--measures", "gradient,heatmap", "--out", str(out)], capture_output=True, text=True,
                        timeout=300, env=monkey_env, cwd=os.getcwd())
@@ -112,7 +112,7 @@ def test_analyze_resumes_after_a_kill(tmp_path):
         "import torch\ndef net():\n    torch.manual_seed(0)\n"
         "    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),"
         " torch.nn.Linear(4 * 6 * 6, 5))\n")
-    args = [sys.executable, "-m", "nets.analyze", "--model", "zoo:net", "--data", f"folder:{root}", "--size", "8",
+    args = [sys.executable, "-m", "nets", "analyze", "--model", "zoo:net", "--data", f"folder:{root}", "--size", "8",
             "--batch-size", "3"]
     e = env(tmp_path, PYTHONPATH=str(tmp_path / "mods"))
     import nets.analysis as A
@@ -122,10 +122,10 @@ def test_analyze_resumes_after_a_kill(tmp_path):
     assert ref.returncode == 0, ref.stderr
     code = ("import sys, nets.analysis as A\nd = list(A.gradient_map.__defaults__)\nd[1] = 6\n"
             "A.gradient_map.__defaults__ = tuple(d)\nfrom nets.cli.analyze import main\nsys.exit(main(sys.argv[1:]))\n")
-    cut = subprocess.run([sys.executable, "-c", code, *args[3:], "--out", str(tmp_path / "cut")], capture_output=True,
+    cut = subprocess.run([sys.executable, "-c", code, *args[4:], "--out", str(tmp_path / "cut")], capture_output=True,
                          text=True, timeout=300, env={**e, "FREQSENS_CRASH_AT": "analyze-chunk:2"})
     assert cut.returncode == -9 and (tmp_path / "cut" / ".partial-gradient.npz").exists()
-    again = subprocess.run([sys.executable, "-c", code, *args[3:], "--out", str(tmp_path / "cut")], capture_output=True,
+    again = subprocess.run([sys.executable, "-c", code, *args[4:], "--out", str(tmp_path / "cut")], capture_output=True,
                            text=True, timeout=300, env=e)
     assert again.returncode == 0 and "resuming the gradient pass at image 12/20" in again.stderr, again.stderr
     a, b = np.load(tmp_path / "ref" / "sensitivity.npz"), np.load(tmp_path / "cut" / "sensitivity.npz")
@@ -134,8 +134,9 @@ def test_analyze_resumes_after_a_kill(tmp_path):
 
 
 def test_readme_example_runs(tmp_path):
-    """The README's nets.analyze example, run as written on a generated folder of JPEGs (./run.sh python replaced
-    by this interpreter: the environment is already set up)."""
+    """The README's analyze example, run as written on a generated folder of JPEGs (``./run.sh`` replaced by the
+    environment's ``freqsens`` console script, which ./run.sh execs once set up): ``./mymodel.py`` is found from
+    the working directory without PYTHONPATH."""
     import re
     from pathlib import Path
     from PIL import Image
@@ -147,7 +148,10 @@ def test_readme_example_runs(tmp_path):
         for i in range(4):
             img = np.clip(rng.normal(150 if c == "bright" else 80, 40, (70 + i, 90, 3)), 0, 255).astype(np.uint8)
             Image.fromarray(img).save(tmp_path / "photos" / c / f"{i}.jpg")
-    script = block.replace("./run.sh python", sys.executable)
+    freqsens = Path(sys.executable).parent / "freqsens"
+    assert freqsens.exists(), "the console script: run ./run.sh setup (pip install -e .)"
+    assert "./run.sh analyze" in block and "PYTHONPATH" not in block
+    script = block.replace("./run.sh ", f"{freqsens} ")
     p = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=600,
                        env=env(tmp_path, PYTHONPATH=str(Path(__file__).resolve().parent.parent)))
     assert p.returncode == 0, p.stderr[-2000:]
@@ -159,7 +163,7 @@ def test_readme_example_runs(tmp_path):
 
 
 def _run_analyze(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "nets.analyze", *args], capture_output=True, text=True, timeout=300,
+    return subprocess.run([sys.executable, "-m", "nets", "analyze", *args], capture_output=True, text=True, timeout=300,
                           cwd=tmp_path, env=env(tmp_path, PYTHONPATH=str(tmp_path)))
 
 

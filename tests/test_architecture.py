@@ -2,8 +2,8 @@
 of one package imported from another, theory never imports nets, infra imports neither, and inside nets the
 layers data / models / runtime <- measures <- plots <- runs <- training / analysis <- experiments <- report <- cli.
 
-An import inside an ``if __name__ == "__main__":`` block is an entry point's forwarding (``python -m
-nets.train`` -> ``nets.cli.train``), not a dependency of the library: it is not counted."""
+An import inside an ``if __name__ == "__main__":`` block is an entry point's, not a dependency of the library:
+it is not counted. Commands have one front door (``infra.commands``): no other module has a main guard."""
 import ast
 from pathlib import Path
 
@@ -114,10 +114,8 @@ def test_no_module_over_limit(limit):
 
 #: nets' layers: a module may import its own group or a group of a lower layer, nothing else
 NETS_LAYERS = {"nets.data": 0, "nets.models": 0, "nets.runtime": 0, "nets.measures": 1, "nets.plots": 2,
-               "nets.runs": 3, "nets.usermodel": 3, "nets.training": 4, "nets.analysis": 4, "nets.experiments": 5, "nets.report": 6,
-               "nets.cli": 7,
-               # ``python -m nets.train`` etc.: forwarding shims whose only import is under their main guard
-               "nets.train": 7, "nets.sensitivity": 7, "nets.stats": 7, "nets.analyze": 7}
+               "nets.runs": 3, "nets.results": 3, "nets.usermodel": 3, "nets.training": 4, "nets.analysis": 4, "nets.experiments": 5, "nets.report": 6,
+               "nets.cli": 7, "nets.__main__": 7}
 
 
 def nets_group(module: str) -> str | None:
@@ -164,3 +162,18 @@ def test_the_layer_checker_sees_a_planted_back_arrow(tmp_path):
 def test_the_checker_sees_a_planted_cycle():
     g = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert find_cycle(g) == ["a", "b", "c", "a"] and find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_one_front_door():
+    """Every command of ``infra.commands.COMMANDS`` is a module in its package's ``cli/`` with ``main(argv,
+    prog)``; no library module carries its own main guard (one door per command, no forwarders)."""
+    import importlib
+    import inspect
+
+    from infra.commands import COMMANDS
+    for name, (module, _) in COMMANDS.items():
+        assert module.split(".")[1] == "cli", (name, module)
+        params = inspect.signature(importlib.import_module(module).main).parameters
+        assert list(params)[:2] == ["argv", "prog"], (name, list(params))
+    guarded = [m for m, p in modules().items() if 'if __name__ == "__main__":' in p.read_text()]
+    assert guarded == ["benchmarks.readme"], guarded

@@ -35,12 +35,12 @@ def world(tmp_path_factory):
     write_cifar(w / "cifar_truncated" / "cifar-10-batches-py", truncate=("data_batch_1",))
     write_cifar(w / "cifar_shape" / "cifar-10-batches-py", shape=(4, 3000))
     env = {"FREQSENS_CACHE": str(w / "cache")}
-    p = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", SMALL, "--depth", "2", "--width", "2",
+    p = subprocess.run([sys.executable, "-m", "nets", "train", "--dataset", SMALL, "--depth", "2", "--width", "2",
                         "--max-epochs", "1", "--batch-size", "20", "--out", str(w / "run")],
                        capture_output=True, text=True, timeout=300, env={**__import__("os").environ, **env})
     assert p.returncode == 0, p.stderr
     (w / "conj").mkdir()
-    p = subprocess.run([sys.executable, "-m", "theory.conjecture_search", "--samples", "8", "--chunk", "8", "--L", "2",
+    p = subprocess.run([sys.executable, "-m", "theory", "conjecture", "--samples", "8", "--chunk", "8", "--L", "2",
                         "--out", str(w / "conj")], capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     mods = w / "mods"
@@ -153,7 +153,7 @@ def T(w, *a):
 
 # (CLI module, argv with {w} for the world folder, the argument the message must name, the path to watch)
 CASES = {
-    "nets.train": [
+    "train": [
         (["--bogus", "1", "--out", "{w}/o1"], "--bogus", "{w}/o1"),
         (["--depth", "abc", "--out", "{w}/o1"], "--depth", "{w}/o1"),
         (["--depth", "0", "--out", "{w}/o1"], "--depth", "{w}/o1"),
@@ -204,7 +204,7 @@ CASES = {
         (["--dataset", SMALL, "--depth", "2", "--width", "2", "--max-epochs", "1", "--batch-size", "20", "--resume",
           "--out", "{w}/noopt"], "optimizer", "{w}/noopt"),
     ],
-    "nets.experiments.__main__": [
+    "experiments": [
         (["nope", "--out", "{w}/e1"], "name", "{w}/e1"),
         (["depth", "--bogus", "--out", "{w}/e1"], "--bogus", "{w}/e1"),
         (["depth", "--seeds", "0", "--out", "{w}/e1"], "--seeds", "{w}/e1"),
@@ -224,7 +224,7 @@ CASES = {
         (["depth", "--dataset", SMALL, "--scheduler", "not an address", "--out", "{w}/e1"], "--scheduler", "{w}/e1"),
         (["depth", "--dataset", SMALL, "--device", "meta", "--out", "{w}/e1"], "device", "{w}/e1"),
     ],
-    "nets.stats": [
+    "stats": [
         (["--dataset", "synthetic:grf?alpha=abc", "--out", "{w}/s1"], "alpha", "{w}/s1"),
         (["--dataset", "embedded?n_train=-1", "--out", "{w}/s1"], "n_train", "{w}/s1"),
         (["--dataset", "embedded?foo=1", "--out", "{w}/s1"], "foo", "{w}/s1"),
@@ -244,7 +244,7 @@ CASES = {
         (["--dataset", "synthetic:grf?n_train=40&n_val=10&n_test=10&H=128&W=128", "--out", "{w}/s1"], "--no-covariance",
          "{w}/s1"),
     ],
-    "nets.sensitivity": [
+    "sensitivity": [
         (["{w}/missing"], "run_dir", "{w}/missing"),
         (["{w}/run", "--max-images", "1"], "--max-images", "{w}/run"),
         (["{w}/run", "--batch-size", "0"], "--batch-size", "{w}/run"),
@@ -254,13 +254,13 @@ CASES = {
         (["{w}/run", "--device", "meta"], "device", "{w}/run"),
         (["{w}/userdir"], "run_dir", "{w}/userdir"),
     ],
-    "nets.report": [
+    "report": [
         ([], "RESULTS_DIR", "{w}/afile"),
         (["{w}/missing"], "RESULTS_DIR", "{w}/afile"),
         (["{w}/userdir"], "RESULTS_DIR", "{w}/userdir"),
         (["{w}/badexp"], "depth.json", "{w}/badexp"),
     ],
-    "theory.conjecture_search": [
+    "conjecture": [
         (["--L", "0", "--out", "{w}/c1"], "--L", "{w}/c1"),
         (["--L", "a,b", "--out", "{w}/c1"], "--L", "{w}/c1"),
         (["--time", "-1", "--out", "{w}/c1"], "--time", "{w}/c1"),
@@ -280,7 +280,7 @@ CASES = {
         (["--samples", "8", "--resume", "--out", "{w}/conjkeys"], "--resume", "{w}/conjkeys"),
         (["--samples", "8", "--resume", "--out", "{w}/conjlist"], "--resume", "{w}/conjlist"),
     ],
-    "benchmarks.__main__": [
+    "bench": [
         (["bogus"], "NAME", "{w}/afile"),
         (["--repeats", "0"], "--repeats", "{w}/afile"),
         (["--min-time", "nan"], "--min-time", "{w}/afile"),
@@ -292,7 +292,7 @@ CASES = {
         (["--small", "--out", "{w}"], "--out", "{w}/afile"),
         (["--small", "--out", "{w}/userfile.json"], "--overwrite", "{w}/userfile.json"),
     ],
-    "benchmarks.throughput": [
+    "throughput": [
         (["vgg"], "models", "{w}/afile"),
         (["convactually-dx"], "models", "{w}/afile"),
         (["--batch", "0"], "--batch", "{w}/afile"),
@@ -301,14 +301,15 @@ CASES = {
         (["--out", "/dev/null"], "--out", "/dev/null"),
         (["--out", "{w}/userfile.json"], "--overwrite", "{w}/userfile.json"),
         (["--device", "meta"], "device", "{w}/afile"),
+        (["linearcnn-d2", "--batch", "100000000", "--out", "{w}/t1.json"], "--batch 100000000", "{w}/t1.json"),
     ],
-    "benchmarks.gpu_check": [
+    "gpu-check": [
         (["--width", "-3", "--out", "{w}/g1"], "--width", "{w}/g1"),
         (["--budget", "10", "--out", "{w}/g1"], "--budget", "{w}/g1"),
         (["--out", "{w}/userdir"], "--overwrite", "{w}/userdir"),
         (["--device", "meta", "--out", "{w}/g1"], "device", "{w}/g1"),
     ],
-    "nets.analyze": [
+    "analyze": [
         (["--model", "nosuchmodule:f", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
         (["--model", "badmods:nothere", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
         (["--model", "badmods", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
@@ -365,7 +366,7 @@ CASES = {
         (["--model", "badmods:good", "--data", "npz:{w}/bomb.npz", "--out", "{w}/a1"], "bomb.npz", "{w}/a1"),
         (["--model", "badmods:good", "--data", "npz:{w}/biglabel.npz", "--out", "{w}/a1"], "labels", "{w}/a1"),
     ],
-    "theory.check": [
+    "check": [
         (["--instances", "0"], "--instances", "{w}/afile"),
         (["--only", "bogus"], "--only", "{w}/afile"),
         (["--seed", "-1"], "--seed", "{w}/afile"),
@@ -381,9 +382,9 @@ CASES = {
 
 # Where each module's issue-25 cases (hostile models, images, folders, devices, resource bombs, corrupt state)
 # start: they run under the ``slow`` marker (CI runs both), the earlier ones in the default suite.
-HOSTILE_FROM = {"nets.train": 30, "nets.experiments.__main__": 11, "nets.stats": 13, "nets.sensitivity": 6,
-                "nets.report": 2, "theory.conjecture_search": 11, "benchmarks.__main__": 6, "benchmarks.throughput": 5,
-                "benchmarks.gpu_check": 0, "nets.analyze": 18, "theory.check": 4}
+HOSTILE_FROM = {"train": 30, "experiments": 11, "stats": 13, "sensitivity": 6,
+                "report": 2, "conjecture": 11, "bench": 6, "throughput": 5,
+                "gpu-check": 0, "analyze": 18, "check": 4}
 GROUPS = [pytest.param(m, "basic", id=f"{m}-basic") for m in CASES if HOSTILE_FROM.get(m, len(CASES[m])) > 0] + \
          [pytest.param(m, "hostile", id=f"{m}-hostile", marks=pytest.mark.slow) for m in CASES
           if HOSTILE_FROM.get(m, len(CASES[m])) < len(CASES[m])]

@@ -40,10 +40,10 @@ def test_slow_baseline_runs_once(monkeypatch):
 
 
 def test_cli_runs_and_writes_json(tmp_path):
-    """python -m benchmarks NAME prints a ratio table and writes JSON with the machine description (GEMM rates,
+    """freqsens bench NAME prints a ratio table and writes JSON with the machine description (GEMM rates,
     BLAS libraries); python -m benchmarks.readme renders that JSON's numbers, and only those."""
     out = tmp_path / "b.json"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "conv-fft", "ridge-vs-sklearn", "--small", "--repeats",
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "bench", "conv-fft", "ridge-vs-sklearn", "--small", "--repeats",
                            "2", "--min-time", "0.01", "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "speedup" in proc.stdout
@@ -74,34 +74,34 @@ def test_readme_refuses_a_file_that_is_not_a_benchmark_run(tmp_path):
     bad.write_text('{"a": 1}')
     proc = subprocess.run([sys.executable, "-m", "benchmarks.readme", str(bad), "--out", str(tmp_path / "p.md")],
                           capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2 and "not a `python -m benchmarks` output" in proc.stderr
+    assert proc.returncode == 2 and "not a `freqsens bench` output" in proc.stderr
     assert not (tmp_path / "p.md").exists()
 
 
 def test_cli_unknown_name_exits_2():
-    proc = subprocess.run([sys.executable, "-m", "benchmarks", "nope"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "bench", "nope"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "unknown benchmark" in proc.stderr
 
 
 def test_throughput_cli(tmp_path):
-    """python -m benchmarks.throughput writes a positive rate per model with the machine; bad names exit 2."""
+    """freqsens throughput writes a positive rate per model with the machine; bad names exit 2."""
     out = tmp_path / "t.json"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.throughput", "linearcnn-d2", "--batch", "2", "--steps", "1",
+    proc = subprocess.run([sys.executable, "-m", "benchmarks", "throughput", "linearcnn-d2", "--batch", "2", "--steps", "1",
                            "--out", str(out)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     assert data["images_per_s"]["linearcnn-d2"] > 0 and data["machine"]["torch_threads"] == 1
-    bad = subprocess.run([sys.executable, "-m", "benchmarks.throughput", "vgg"], capture_output=True, text=True,
+    bad = subprocess.run([sys.executable, "-m", "benchmarks", "throughput", "vgg"], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "unknown name 'vgg'" in bad.stderr
 
 
 def test_gpu_check_dry_runs_every_step(tmp_path):
-    """python -m benchmarks.gpu_check --dry: every step runs on the CPU at tiny sizes; the FFT layer agrees with
+    """freqsens gpu-check --dry: every step runs on the CPU at tiny sizes; the FFT layer agrees with
     nn.Conv2d in float32 and under bf16 autocast; the depth experiment's section is in the Markdown."""
     import os
     out = tmp_path / "g"
-    p = subprocess.run([sys.executable, "-m", "benchmarks.gpu_check", "--dry", "--out", str(out)], capture_output=True,
+    p = subprocess.run([sys.executable, "-m", "benchmarks", "gpu-check", "--dry", "--out", str(out)], capture_output=True,
                        text=True, timeout=300, env={**os.environ, "FREQSENS_CACHE": str(tmp_path / "cache")})
     assert p.returncode == 0, p.stderr[-2000:]
     r = json.loads((out / "gpu_check.json").read_text())
@@ -113,7 +113,7 @@ def test_gpu_check_dry_runs_every_step(tmp_path):
 
 def test_missing_peer_is_reported_as_skipped_never_timed(monkeypatch, tmp_path, capsys):
     """An entry whose peer is not installed says so (stdout and JSON) and times nothing."""
-    from benchmarks.__main__ import main
+    from benchmarks.cli.bench import main
 
     def build(small=False):
         raise harness.Skip("peerlib is not installed")
@@ -183,7 +183,7 @@ def test_gpu_check_sigterm_keeps_its_report(tmp_path):
     import signal
     import time
     out = tmp_path / "g"
-    p = subprocess.Popen([sys.executable, "-m", "benchmarks.gpu_check", "--dry", "--out", str(out)],
+    p = subprocess.Popen([sys.executable, "-m", "benchmarks", "gpu-check", "--dry", "--out", str(out)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env={**os.environ, "FREQSENS_CACHE": str(tmp_path / "cache")})
     t0 = time.time()

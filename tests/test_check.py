@@ -24,9 +24,9 @@ def test_printed_conv_theorem_error_is_the_derived_constant():
 
 
 def test_cli_writes_json(tmp_path):
-    """python -m theory.check writes the table and an atomic JSON with config and provenance."""
+    """freqsens check writes the table and an atomic JSON with config and provenance."""
     out = tmp_path / "check.json"
-    proc = subprocess.run([sys.executable, "-m", "theory.check", "--instances", "2", "--only", "dft-unitary",
+    proc = subprocess.run([sys.executable, "-m", "theory", "check", "--instances", "2", "--only", "dft-unitary",
                            "schatten", "--json", str(out)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "worst error" in proc.stdout and "holds" in proc.stdout
@@ -38,7 +38,7 @@ def test_cli_writes_json(tmp_path):
 @pytest.mark.parametrize("args", [["--instances", "0"], ["--instances", "x"], ["--only", "nope"]])
 def test_cli_bad_arguments_exit_2(args):
     """Bad values exit with status 2 and one clear line."""
-    proc = subprocess.run([sys.executable, "-m", "theory.check", *args], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([sys.executable, "-m", "theory", "check", *args], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "error:" in proc.stderr
 

@@ -112,7 +112,7 @@ def test_rank_truncation_at_small_r():
 
 
 def run_cli(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "theory.conjecture_search", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "theory", "conjecture", *args], capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -170,7 +170,8 @@ def test_flagged_samples_fail_the_run_and_are_saved(tmp_path, monkeypatch, capsy
         "samples": 1, "worst_ratio": 0.9, "worst_ratio_hi": 0.95, "link_failures": 0, "link_failures_resolved": 0,
         "rechecked": 0, "counterexamples": 0, "bug_flags": 1}}}
     monkeypatch.setattr(cs, "search", lambda *a, **k: state)
-    assert cs.main(["--samples", "1", "--out", str(tmp_path / "o")]) == 1
+    from theory.cli.conjecture import main
+    assert main(["--samples", "1", "--out", str(tmp_path / "o")]) == 1
     assert "FAILED: 1 sample(s) contradict the certificate" in capsys.readouterr().out
 
 

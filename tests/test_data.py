@@ -216,9 +216,9 @@ def test_bad_input(call, match):
 
 
 def test_stats_cli(tmp_path):
-    """python -m nets.stats writes Fig. 1 PNGs, JSON and npz; unknown datasets exit 2 with one line."""
+    """freqsens stats writes Fig. 1 PNGs, JSON and npz; unknown datasets exit 2 with one line."""
     out = tmp_path / "s"
-    env_ok = subprocess.run([sys.executable, "-m", "nets.stats", "--dataset",
+    env_ok = subprocess.run([sys.executable, "-m", "nets", "stats", "--dataset",
                              "synthetic:grf?n_train=300&n_val=10&n_test=10&H=8&W=8&alpha=1.5", "--out", str(out)],
                             capture_output=True, text=True, timeout=300)
     assert env_ok.returncode == 0, env_ok.stderr
@@ -228,9 +228,9 @@ def test_stats_cli(tmp_path):
     names = {p.name for p in out.iterdir()}
     assert {"fig1a_covariance_plain.png", "fig1b_covariance_torus.png", "fig1c_tau.png", "stats.json",
             "stats.npz"} <= names
-    bad = subprocess.run([sys.executable, "-m", "nets.stats", "--dataset", "nope"], capture_output=True, text=True,
+    bad = subprocess.run([sys.executable, "-m", "nets", "stats", "--dataset", "nope"], capture_output=True, text=True,
                          timeout=120)
     assert bad.returncode == 2 and "unknown name 'nope'" in bad.stderr and "Traceback" not in bad.stderr
-    cif = subprocess.run([sys.executable, "-m", "nets.stats", "--dataset", "cifar10", "--data-root", str(tmp_path)],
+    cif = subprocess.run([sys.executable, "-m", "nets", "stats", "--dataset", "cifar10", "--data-root", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
     assert cif.returncode == 2 and "CIFAR-10 not found" in cif.stderr

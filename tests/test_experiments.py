@@ -174,7 +174,7 @@ def test_heat_map_matches_explicit_gratings():
 
 
 def run(out, *extra, name="all"):
-    return subprocess.run([sys.executable, "-m", "nets.experiments", name, "--dataset", TINY_DATA, "--preset", "tiny",
+    return subprocess.run([sys.executable, "-m", "nets", "experiments", name, "--dataset", TINY_DATA, "--preset", "tiny",
                            "--seeds", "1", "--out", str(out), *extra], capture_output=True, text=True, timeout=900)
 
 
@@ -289,7 +289,7 @@ def test_dask_local_cluster(tmp_path):
 
 def test_bad_input(tmp_path):
     """Unknown experiment / dataset / preset, a folder of a different config, a missing CIFAR path: exit 2."""
-    e = [sys.executable, "-m", "nets.experiments"]
+    e = [sys.executable, "-m", "nets", "experiments"]
     for args, msg in ((["nope"], "invalid choice"), (["depth", "--preset", "huge"], "invalid choice"),
                       (["depth", "--dataset", "imagenet", "--out", str(tmp_path / "x")], "unknown name 'imagenet'"),
                       (["depth", "--dataset", "cifar10", "--data-root", str(tmp_path), "--out", str(tmp_path / "y")],

@@ -132,10 +132,10 @@ def test_system_subfolders_refused_even_with_overwrite(folder):
         check_output_folder(folder, "t", overwrite=True)
 
 
-@pytest.mark.parametrize("module, extra", [("theory.check", []), ("theory.conjecture_search", ["--out", "X"])])
+@pytest.mark.parametrize("module, extra", [("check", []), ("conjecture", ["--out", "X"])])
 def test_huge_seeds_refused(tmp_path, module, extra):
     extra = [str(tmp_path / "o") if e == "X" else e for e in extra]
-    p = subprocess.run([sys.executable, "-m", module, "--seed", str(2 ** 80), *extra], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-m", "theory", module, "--seed", str(2 ** 80), *extra], capture_output=True, text=True,
                        timeout=120)
     assert p.returncode == 2 and "--seed" in p.stderr and len(p.stderr.strip().splitlines()) <= 2
     assert not (tmp_path / "o").exists()
@@ -152,7 +152,7 @@ def test_silent_scheduler_port_refused_before_anything_is_created(tmp_path):
     held = []
     threading.Thread(target=lambda: [held.append(srv.accept()) for _ in range(8)], daemon=True).start()
     out = tmp_path / "o"
-    p = subprocess.run([sys.executable, "-m", "nets.experiments", "depth", "--preset", "tiny", "--scheduler",
+    p = subprocess.run([sys.executable, "-m", "nets", "experiments", "depth", "--preset", "tiny", "--scheduler",
                         f"tcp://127.0.0.1:{srv.getsockname()[1]}", "--out", str(out)], capture_output=True, text=True,
                        timeout=90)
     srv.close()
@@ -185,7 +185,7 @@ def test_poisoned_cache_is_rebuilt(monkeypatch, tmp_path, capsys, poison):
     """A cache npz with wrong keys, header or shapes is one line on stderr and rebuilt, never a traceback."""
     import json
     from nets.data import cached
-    from nets.data.base import ImageData, load_npz, save_npz
+    from nets.data.base import ImageData, load_npz
     monkeypatch.setenv("FREQSENS_CACHE", str(tmp_path))
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (6, 3, 4, 4), dtype=np.uint8)

@@ -30,7 +30,7 @@ def precious(tmp_path):
 
 
 def _stats(tmp_path, out, *extra):
-    return subprocess.run([sys.executable, "-m", "nets.stats", "--dataset", SMALL, "--out", str(out), *extra],
+    return subprocess.run([sys.executable, "-m", "nets", "stats", "--dataset", SMALL, "--out", str(out), *extra],
                           capture_output=True, text=True, timeout=180, env=env(tmp_path))
 
 

@@ -281,7 +281,7 @@ def _diverging_run(out) -> int:
 
 
 def run_train(tmp_path, name, *extra):
-    args = [sys.executable, "-m", "nets.train", "--model", "convactually", "--depth", "2", "--width", "4",
+    args = [sys.executable, "-m", "nets", "train", "--model", "convactually", "--depth", "2", "--width", "4",
             "--dataset", "synthetic:grf?n_train=200&n_val=40&n_test=40&H=8&W=8", "--batch-size", "32",
             "--max-epochs", "3", "--out", str(tmp_path / name), *extra]
     return subprocess.run(args, capture_output=True, text=True, timeout=300)
@@ -313,7 +313,7 @@ def test_train_end_to_end_and_resume(tmp_path):
 def test_train_errors(tmp_path):
     """Unknown model, a different config in an existing folder, an lr above 100: exit 2, one clear line; an lr
     that makes the loss non-finite: exit 1 (the run had started), one line, the folder kept."""
-    bad = subprocess.run([sys.executable, "-m", "nets.train", "--model", "vgg", "--out", str(tmp_path / "v")],
+    bad = subprocess.run([sys.executable, "-m", "nets", "train", "--model", "vgg", "--out", str(tmp_path / "v")],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "unknown name 'vgg'" in bad.stderr and "Traceback" not in bad.stderr
     assert run_train(tmp_path, "a").returncode == 0
@@ -323,20 +323,20 @@ def test_train_errors(tmp_path):
     assert huge.returncode == 2 and "--lr" in huge.stderr and not (tmp_path / "huge").exists()
     assert _diverging_run(tmp_path / "nan") == 1   # the loss turns NaN after the start: exit 1, folder kept
     assert (tmp_path / "nan" / "config.json").exists() and (tmp_path / "nan" / "best.pt").exists()
-    neg = subprocess.run([sys.executable, "-m", "nets.train", "--weight-decay", "-1", "--out", str(tmp_path / "n")],
+    neg = subprocess.run([sys.executable, "-m", "nets", "train", "--weight-decay", "-1", "--out", str(tmp_path / "n")],
                          capture_output=True, text=True, timeout=120)
     assert neg.returncode == 2 and "--weight-decay" in neg.stderr
 
 
 def test_sensitivity_cli(tmp_path):
-    """python -m nets.sensitivity on a finished run writes npz, json (moments) and a PNG."""
+    """freqsens sensitivity on a finished run writes npz, json (moments) and a PNG."""
     assert run_train(tmp_path, "s").returncode == 0
-    proc = subprocess.run([sys.executable, "-m", "nets.sensitivity", str(tmp_path / "s"), "--max-images", "20"],
+    proc = subprocess.run([sys.executable, "-m", "nets", "sensitivity", str(tmp_path / "s"), "--max-images", "20"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     js = json.loads((tmp_path / "s" / "sensitivity.json").read_text())
     assert js["n_images"] == 20 and js["moment1"] > 0 and (tmp_path / "s" / "sensitivity.png").exists()
-    missing = subprocess.run([sys.executable, "-m", "nets.sensitivity", str(tmp_path / "nope")],
+    missing = subprocess.run([sys.executable, "-m", "nets", "sensitivity", str(tmp_path / "nope")],
                              capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "not a finished freqsens run" in missing.stderr
 

@@ -35,7 +35,7 @@ def test_crafted_cifar_batch_runs_nothing(tmp_path):
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         (d / name).write_bytes(pickle.dumps({b"data": _Boom(marker), b"labels": [0]}))
     assert not marker.exists()
-    p = subprocess.run([sys.executable, "-m", "nets.stats", "--dataset", "cifar10", "--data-root", str(tmp_path),
+    p = subprocess.run([sys.executable, "-m", "nets", "stats", "--dataset", "cifar10", "--data-root", str(tmp_path),
                         "--out", str(tmp_path / "o")], capture_output=True, text=True, timeout=120, env=env(tmp_path))
     assert p.returncode == 2 and "corrupt or not a CIFAR batch" in p.stderr and "refused global" in p.stderr
     assert not marker.exists() and not (tmp_path / "o").exists()
@@ -66,7 +66,7 @@ def test_cifar_dtypes_are_checked_not_cast(tmp_path, bad, match):
 
 
 def train_small(tmp_path, out, *extra, check=True):
-    p = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", SMALL, "--depth", "2", "--width", "2",
+    p = subprocess.run([sys.executable, "-m", "nets", "train", "--dataset", SMALL, "--depth", "2", "--width", "2",
                         "--batch-size", "20", "--out", str(out), *extra], capture_output=True, text=True, timeout=300,
                        env=env(tmp_path))
     assert not check or p.returncode == 0, p.stderr
@@ -80,7 +80,7 @@ def test_crafted_checkpoint_runs_nothing(tmp_path):
     train_small(tmp_path, run, "--max-epochs", "1")
     marker = tmp_path / "PWNED"
     torch.save({"model": _Boom(marker)}, run / "best.pt")
-    p = subprocess.run([sys.executable, "-m", "nets.sensitivity", str(run)], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, "-m", "nets", "sensitivity", str(run)], capture_output=True, text=True,
                        timeout=120, env=env(tmp_path))
     assert p.returncode == 2 and "best.pt: not a readable freqsens checkpoint" in p.stderr
     assert not marker.exists() and not (run / "sensitivity.npz").exists()
@@ -89,7 +89,7 @@ def test_crafted_checkpoint_runs_nothing(tmp_path):
 def test_second_writer_is_refused(tmp_path):
     """While one nets.train writes a folder, a second one gets one line naming the folder and the holder."""
     out = tmp_path / "run"
-    first = subprocess.Popen([sys.executable, "-m", "nets.train", "--dataset", SMALL, "--depth", "3", "--width", "8",
+    first = subprocess.Popen([sys.executable, "-m", "nets", "train", "--dataset", SMALL, "--depth", "3", "--width", "8",
                               "--batch-size", "5", "--max-epochs", "400", "--patience", "1000", "--out", str(out)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env(tmp_path))
     try:
@@ -154,7 +154,7 @@ def test_kill_after_each_checkpoint_write_then_resume(tmp_path, event):
     args = ("--max-epochs", "4", "--patience", "100")
     ref, run = tmp_path / "ref", tmp_path / "run"
     train_small(tmp_path, ref, *args)
-    p = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", SMALL, "--depth", "2", "--width", "2",
+    p = subprocess.run([sys.executable, "-m", "nets", "train", "--dataset", SMALL, "--depth", "2", "--width", "2",
                         "--batch-size", "20", "--out", str(run), *args], capture_output=True, text=True, timeout=300,
                        env={**env(tmp_path), "FREQSENS_CRASH_AT": event})
     assert p.returncode == -9, p.stderr          # killed at the crash point
@@ -171,7 +171,7 @@ def test_kill_a_sweep_between_tasks_then_resume(tmp_path):
     """A depth sweep SIGKILLed right after its second task's row.json: the re-run finishes with the same rows as
     an uninterrupted sweep, and no task was trained twice (each run's metrics hold each epoch once)."""
     def sweep(out, extra_env=None):
-        return subprocess.run([sys.executable, "-m", "nets.experiments", "depth", "--dataset", SMALL, "--preset", "tiny",
+        return subprocess.run([sys.executable, "-m", "nets", "experiments", "depth", "--dataset", SMALL, "--preset", "tiny",
                                "--seeds", "1", "--no-report", "--out", str(out)], capture_output=True, text=True,
                               timeout=600, env={**env(tmp_path), **(extra_env or {})})
     assert sweep(tmp_path / "ref").returncode == 0
@@ -211,7 +211,7 @@ def test_pool_workers_die_with_their_parent(tmp_path):
 
 
 def _depth_sweep(tmp_path, out, *extra):
-    return subprocess.run([sys.executable, "-m", "nets.experiments", "depth", "--dataset", SMALL, "--preset", "tiny",
+    return subprocess.run([sys.executable, "-m", "nets", "experiments", "depth", "--dataset", SMALL, "--preset", "tiny",
                            "--seeds", "1", "--no-report", "--out", str(out), *extra], capture_output=True, text=True,
                           timeout=600, env=env(tmp_path))
 
@@ -254,7 +254,7 @@ def test_corrupt_state_files_are_rebuilt_or_reported(tmp_path):
 
 
 def _train(tmp_path, out, *extra, envx=None, **kw):
-    return subprocess.run([sys.executable, "-m", "nets.train", "--dataset", SMALL, "--depth", "2", "--width", "2",
+    return subprocess.run([sys.executable, "-m", "nets", "train", "--dataset", SMALL, "--depth", "2", "--width", "2",
                            "--batch-size", "20", "--out", str(out), *extra], capture_output=True, text=True,
                           timeout=300, env={**env(tmp_path), **(envx or {})}, **kw)
 
@@ -285,7 +285,7 @@ def test_signals_exit_with_shell_codes_and_resume(tmp_path, sig, code):
     """SIGTERM -> exit 143 and SIGINT -> exit 130 with one line (no traceback); --resume then finishes."""
     import signal
     out = tmp_path / "r"
-    proc = subprocess.Popen([sys.executable, "-m", "nets.train", "--dataset", "synthetic:grf?n_train=2000&n_val=10&n_test=10&H=16&W=16",
+    proc = subprocess.Popen([sys.executable, "-m", "nets", "train", "--dataset", "synthetic:grf?n_train=2000&n_val=10&n_test=10&H=16&W=16",
                              "--depth", "3", "--width", "8", "--batch-size", "20", "--max-epochs", "50", "--out", str(out)],
                             stderr=subprocess.PIPE, text=True, env=env(tmp_path),
                             # a suite started in the background inherits SIGINT ignored (POSIX shells do that to
@@ -299,11 +299,11 @@ def test_signals_exit_with_shell_codes_and_resume(tmp_path, sig, code):
     _, err = proc.communicate(timeout=60)
     lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith("[train]")]
     assert proc.returncode == code and "Traceback" not in err and len(lines) == 1 and sig in lines[0], err[-2000:]
-    p = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", "synthetic:grf?n_train=2000&n_val=10&n_test=10&H=16&W=16",
+    p = subprocess.run([sys.executable, "-m", "nets", "train", "--dataset", "synthetic:grf?n_train=2000&n_val=10&n_test=10&H=16&W=16",
                         "--depth", "3", "--width", "8", "--batch-size", "20", "--max-epochs", "2", "--resume",
                         "--out", str(out)], capture_output=True, text=True, timeout=300, env=env(tmp_path))
     assert p.returncode == 2 and "different config" in p.stderr   # max_epochs is part of the run's identity
-    p = subprocess.run([sys.executable, "-m", "nets.train", "--dataset", "synthetic:grf?n_train=2000&n_val=10&n_test=10&H=16&W=16",
+    p = subprocess.run([sys.executable, "-m", "nets", "train", "--dataset", "synthetic:grf?n_train=2000&n_val=10&n_test=10&H=16&W=16",
                         "--depth", "3", "--width", "8", "--batch-size", "20", "--max-epochs", "50", "--resume",
                         "--out", str(out)], capture_output=True, text=True, timeout=600, env=env(tmp_path))
     assert p.returncode == 0, p.stderr[-2000:]
@@ -330,20 +330,20 @@ def test_an_unrelated_folder_is_left_byte_identical_by_every_cli(tmp_path):
         (tmp_path / "imgs" / c).mkdir(parents=True)
         for i in range(3):
             Image.fromarray(np.full((8, 8, 3), 50 * i + 100 * (c == "b"), np.uint8)).save(tmp_path / "imgs" / c / f"{i}.png")
-    calls = [["nets.train", "--dataset", SMALL, "--out", str(d)],
-             ["nets.experiments", "depth", "--dataset", SMALL, "--preset", "tiny", "--out", str(d)],
-             ["nets.stats", "--dataset", SMALL, "--out", str(d)],
-             ["nets.analyze", "--model", "m:f", "--dataset", f"folder:{tmp_path / 'imgs'}", "--size", "8", "--out", str(d)],
-             ["theory.conjecture_search", "--samples", "8", "--out", str(d)],
-             ["benchmarks.gpu_check", "--dry", "--out", str(d)]]
+    calls = [["nets", "train", "--dataset", SMALL, "--out", str(d)],
+             ["nets", "experiments", "depth", "--dataset", SMALL, "--preset", "tiny", "--out", str(d)],
+             ["nets", "stats", "--dataset", SMALL, "--out", str(d)],
+             ["nets", "analyze", "--model", "m:f", "--dataset", f"folder:{tmp_path / 'imgs'}", "--size", "8", "--out", str(d)],
+             ["theory", "conjecture", "--samples", "8", "--out", str(d)],
+             ["benchmarks", "gpu-check", "--dry", "--out", str(d)]]
     for argv in calls:
         p = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, timeout=120, cwd=tmp_path,
                            env={**env(tmp_path), "PYTHONPATH": f"{tmp_path}:{os.getcwd()}"})
         lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
-        assert p.returncode == 2 and len(lines) == 1 and "--overwrite" in lines[0], (argv[0], p.stderr[-1000:])
-        assert digest() == before, argv[0]
+        assert p.returncode == 2 and len(lines) == 1 and "--overwrite" in lines[0], (argv[1], p.stderr[-1000:])
+        assert digest() == before, argv[1]
         assert sorted(x.name for x in d.iterdir()) == sorted(["report.md", "stats.json", "config.json", "search.json",
-                                                              "analysis.json", "sub"]), argv[0]
+                                                              "analysis.json", "sub"]), argv[1]
 
 
 def test_sensitivity_and_report_take_the_folder_lock(tmp_path):
@@ -356,7 +356,7 @@ def test_sensitivity_and_report_take_the_folder_lock(tmp_path):
     res.mkdir()
     (res / "experiment_config.json").write_text('{"dataset": "embedded"}')
     (res / ".freqsens.json").write_text('{"tool": "nets.experiments"}')
-    for argv, folder in ((["nets.sensitivity", str(run)], run), (["nets.report", str(res)], res)):
+    for argv, folder in ((["nets", "sensitivity", str(run)], run), (["nets", "report", str(res)], res)):
         with FolderLock(folder, tool="nets.train" if folder == run else "nets.experiments"):
             before = sorted(p.name for p in folder.iterdir())
             p = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, timeout=120,
@@ -370,7 +370,7 @@ def test_symlinked_output_is_followed_and_thread_counts_are_capped(tmp_path):
     one note and the run goes on."""
     target, link = tmp_path / "target.json", tmp_path / "link.json"
     os.symlink(target, link)
-    p = subprocess.run([sys.executable, "-m", "theory.check", "--only", "dft-dense", "--instances", "1", "--json",
+    p = subprocess.run([sys.executable, "-m", "theory", "check", "--only", "dft-dense", "--instances", "1", "--json",
                         str(link)], capture_output=True, text=True, timeout=300, env=env(tmp_path))
     assert p.returncode == 0, p.stderr[-2000:]
     assert link.is_symlink() and json.loads(target.read_text())["results"]
@@ -385,7 +385,7 @@ def test_sweep_sigterm_is_not_retried(tmp_path, workers):
     tasks)."""
     import signal
     out = tmp_path / "e"
-    p = subprocess.Popen([sys.executable, "-m", "nets.experiments", "depth", "--dataset", SMALL.replace("H=8&W=8", "H=16&W=16"),
+    p = subprocess.Popen([sys.executable, "-m", "nets", "experiments", "depth", "--dataset", SMALL.replace("H=8&W=8", "H=16&W=16"),
                           "--preset", "tiny", "--seeds", "2", "--workers", workers, "--out", str(out)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(tmp_path))
     t0 = time.time()
@@ -404,7 +404,7 @@ def test_results_folder_travels(tmp_path):
     from pathlib import Path
     repo = Path(__file__).resolve().parents[1]
     a = tmp_path / "a"
-    p = subprocess.run([sys.executable, "-m", "nets.experiments", "depth", "--dataset", SMALL.replace("H=8&W=8", "H=16&W=16"),
+    p = subprocess.run([sys.executable, "-m", "nets", "experiments", "depth", "--dataset", SMALL.replace("H=8&W=8", "H=16&W=16"),
                         "--preset", "tiny", "--seeds", "1", "--out", "a"], capture_output=True, text=True, timeout=600,
                        env=env(tmp_path), cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-2000:]
@@ -417,7 +417,7 @@ def test_results_folder_travels(tmp_path):
     (b / "report.md").unlink()
     other = tmp_path / "cwd"
     other.mkdir()
-    p = subprocess.run([sys.executable, "-m", "nets.report", str(b)], capture_output=True, text=True, timeout=300,
+    p = subprocess.run([sys.executable, "-m", "nets", "report", str(b)], capture_output=True, text=True, timeout=300,
                        env={**env(tmp_path), "PYTHONPATH": str(repo)}, cwd=other)
     assert p.returncode == 0, p.stderr[-2000:]
     after = (b / "report.md").read_text()

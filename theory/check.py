@@ -1,6 +1,6 @@
 """Theory check report: every identity of the Foundation, on random instances, in one table.
 
-    python -m theory.check [--instances N] [--seed S] [--json PATH]
+    freqsens check [--instances N] [--seed S] [--json PATH]
 
 Each row states an identity, the paper equation it implements, how many random instances were
 tried, the worst error seen, the tolerance (``theory.tolerances``) and a verdict. Rows marked
@@ -10,16 +10,13 @@ Exit status: 0 when every verdict is as expected, 1 otherwise, 2 on bad argument
 """
 from __future__ import annotations
 
-import argparse
 import sys
-import time
 import warnings
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
-from infra.cli import ArgumentParser, add_overwrite, int_at_least, require_output_file, seed_type
 from infra.tables import text_table
 from theory import dft, linear_cnn as lc, reference as ref, tolerances as tol
 from theory.linalg import relative_error
@@ -315,37 +312,3 @@ def format_table(results: list[CheckResult]) -> str:
     rows = [(r.identity, r.equation, str(r.instances), f"{r.worst_error:.2e}", f"{r.tolerance:.0e}", r.verdict)
             for r in results]
     return text_table(head, rows)
-
-
-def main(argv=None) -> int:
-    ap = ArgumentParser(prog="python -m theory.check", description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--instances", type=int, default=20, help="random instances per check (default 20; "
-                    "optimizer/solver checks use a quarter)")
-    ap.add_argument("--seed", type=seed_type, default=0, help="seed for every random instance, in [0, 2**32) (default 0)")
-    ap.add_argument("--only", nargs="+", metavar="NAME", choices=list(CHECKS), help="run only these checks")
-    ap.add_argument("--json", metavar="PATH", help="also write the results, config and provenance as JSON")
-    add_overwrite(ap)
-    args = ap.parse_args(argv)
-    if args.instances < 1:
-        ap.error(f"--instances: expected an integer >= 1, got {args.instances}")
-    if args.json is not None:
-        require_output_file(ap, "--json", args.json, args.overwrite)
-    import torch
-    torch.set_num_threads(1)  # small problems: one thread is fastest and never fights a neighbour
-    t0 = time.time()
-    results = run_checks(args.instances, args.seed, args.only, progress=True)
-    print(format_table(results))
-    bad = [r.identity for r in results if not r.ok]
-    print(f"\n{len(results) - len(bad)}/{len(results)} checks as expected in {time.time() - t0:.1f} s"
-          + (f"; NOT as expected: {bad}" if bad else ""))
-    if args.json:
-        from infra.io import atomic_write_json, provenance
-        atomic_write_json(args.json, follow=True, obj={"config": vars(args), "results": [asdict(r) for r in results],
-                                      "provenance": provenance()})
-    return 1 if bad else 0
-
-
-if __name__ == "__main__":
-    from infra.cli import entry
-    sys.exit(entry(main, "python -m theory.check"))

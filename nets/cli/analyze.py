@@ -1,7 +1,7 @@
-"""python -m nets.analyze: frequency sensitivity, Fourier heat maps and the data's tau for any classifier on
+"""freqsens analyze: frequency sensitivity, Fourier heat maps and the data's tau for any classifier on
 any images, side by side, with a report that says how to read them.
 
-    python -m nets.analyze --model mypkg.models:resnet18 --weights resnet18.pt --dataset folder:photos \\
+    freqsens analyze --model mypkg.models:resnet18 --weights resnet18.pt --dataset folder:photos \\
         --size 224 --mean 0.485 0.456 0.406 --std 0.229 0.224 0.225 --probes 32 --out analysis/
 
 * ``--model MODULE:FACTORY``: ``FACTORY()`` must return a ``torch.nn.Module`` mapping ``(N, C, H, W)``
@@ -27,8 +27,8 @@ from nets.analysis import (AnalysisConfig, AnalyzeError, Inputs, analyze, check_
                            untrained_twin)
 
 
-def main(argv=None) -> int:
-    ap = ArgumentParser(prog="python -m nets.analyze", description=__doc__.split("\n\n")[0])
+def main(argv=None, prog: str = "freqsens analyze") -> int:
+    ap = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", required=True, help="MODULE:FACTORY returning a torch.nn.Module ((N, C, H, W) -> (N, K))")
     ap.add_argument("--weights", help="weights file (state dict), loaded with weights_only=True")
     ap.add_argument("--dataset", "--data", dest="dataset", required=True,
@@ -128,8 +128,3 @@ def main(argv=None) -> int:
           + (f"; heat map mean error {res['heatmap']['mean_error']:.3f}" if "heatmap" in res else "")
           + f"; report {Path(args.out) / 'report.md'} ({res['seconds']} s)")
     return 0
-
-
-if __name__ == "__main__":
-    from infra.cli import entry
-    sys.exit(entry(main, "python -m nets.analyze"))

@@ -1,6 +1,6 @@
-"""python -m nets.experiments NAME: the paper's experiments (and beyond) as named, cached, resumable sweeps.
+"""freqsens experiments NAME: the paper's experiments (and beyond) as named, cached, resumable sweeps.
 
-    python -m nets.experiments all --dataset embedded --preset quick --seeds 3 --out results/quick
+    freqsens experiments all --dataset embedded --preset quick --seeds 3 --out results/quick
 
 Experiments: see ``nets.experiments`` (``all`` runs every registered one, then writes the report). Each
 (model, hyperparameters, seed) is a task: a training run plus its sensitivity map, in
@@ -19,15 +19,16 @@ from pathlib import Path
 
 from infra.cli import ArgumentParser, add_overwrite, capped, int_at_least, require_output_folder
 from infra.io import atomic_write_json
+from nets.results import Results
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = "freqsens experiments") -> int:
     from nets.data import DataError, dataset_names, load_dataset
     from nets.experiments import SCALES, experiment_names
     from nets.runtime import resolve_device
     from nets.experiments import get_experiment
     claims = "\n".join(f"  {n:<10s} {get_experiment(n).title}" for n in experiment_names())
-    ap = ArgumentParser(prog="python -m nets.experiments", description=__doc__,
+    ap = ArgumentParser(prog=prog, description=__doc__,
                         formatter_class=argparse.RawDescriptionHelpFormatter,
                         epilog=f"experiments (NAME) and the claim each decides:\n{claims}\n  {'all':<10s} every one above")
     ap.add_argument("name", choices=[*experiment_names(), "all"], help="experiment to run (listed below)")
@@ -56,7 +57,7 @@ def main(argv=None) -> int:
     require_output_folder(ap, "--out", args.out, "nets.experiments", args.overwrite)
     out = Path(args.out)
     ident = {"dataset": args.dataset, "preset": args.preset, "seeds": args.seeds, "data_root": args.data_root}
-    marker = out / "experiment_config.json"
+    marker = Results(out).file("config")
     if marker.exists():
         try:
             saved = json.loads(marker.read_text())
@@ -70,22 +71,22 @@ def main(argv=None) -> int:
         check_scheduler(args.scheduler)
         shape = load_dataset(args.dataset, data_root=args.data_root).shape   # fail early, with the data error's message
     except (DataError, ValueError, ConnectionError) as exc:
-        print(f"python -m nets.experiments: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     from infra.io import FolderLock, LockError
     lock = FolderLock(out, tool="nets.experiments", overwrite=args.overwrite)
     try:
         lock.acquire()      # one writer per results folder, released by the OS if this process dies
     except LockError as exc:
-        print(f"python -m nets.experiments: error: --out: {exc}", file=sys.stderr)
+        print(f"{prog}: error: --out: {exc}", file=sys.stderr)
         return 2
     try:
-        return _run(args, out, marker, ident, shape)
+        return _run(args, out, marker, ident, shape, prog)
     finally:
         lock.release()
 
 
-def _run(args, out: Path, marker: Path, ident: dict, shape) -> int:
+def _run(args, out: Path, marker: Path, ident: dict, shape, prog: str) -> int:
     from nets.experiments import Runner
     from nets.experiments.driver import names_for, run_experiment, train_all
     atomic_write_json(marker, ident)
@@ -102,9 +103,9 @@ def _run(args, out: Path, marker: Path, ident: dict, shape) -> int:
             res = run_experiment(n, ctx, runner)
             failed += len(res.get("failed", []))
     except ConnectionError as exc:
-        print(f"python -m nets.experiments: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    timing = out / "timing.json"
+    timing = Results(out).file("timing")
     if args.name == "all" and failed == 0 and not timing.exists():
         # the first complete run's time; a re-run of finished work keeps it, so the report reproduces
         from infra.io import provenance
@@ -114,11 +115,6 @@ def _run(args, out: Path, marker: Path, ident: dict, shape) -> int:
         from nets.report import build_report
         print(f"report: {build_report(out)}")
     if failed:
-        print(f"python -m nets.experiments: {failed} task(s) failed after a retry; see the report", file=sys.stderr)
+        print(f"{prog}: {failed} task(s) failed after a retry; see the report", file=sys.stderr)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    from infra.cli import entry
-    sys.exit(entry(main, "python -m nets.experiments"))

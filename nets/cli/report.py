@@ -1,29 +1,29 @@
-"""python -m nets.report RESULTS_DIR: rebuild ``RESULTS_DIR/report.md`` (and its figures) from saved results only.
+"""freqsens report RESULTS_DIR: rebuild ``RESULTS_DIR/report.md`` (and its figures) from saved results only.
 
-    python -m nets.report RESULTS_DIR              -> RESULTS_DIR/report.md
-    python -m nets.report RESULTS_DIR --summary    -> the report's verdict table on stdout (the README's tables)
-    python -m nets.report RESULTS_DIR --answer     -> one sentence per claim on stdout (the README's first screen)
+    freqsens report RESULTS_DIR              -> RESULTS_DIR/report.md
+    freqsens report RESULTS_DIR --summary    -> the report's verdict table on stdout (the README's tables)
+    freqsens report RESULTS_DIR --answer     -> one sentence per claim on stdout (the README's first screen)
 """
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from infra.cli import ArgumentParser
 from nets.report import answer_lines, build_report, verdict_table
+from nets.results import Results
 
 
-def main(argv=None) -> int:
-    ap = ArgumentParser(prog="python -m nets.report", description=__doc__.split("\n\n")[0],
+def main(argv=None, prog: str = "freqsens report") -> int:
+    ap = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                         formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("results", metavar="RESULTS_DIR", help="a folder written by python -m nets.experiments")
+    ap.add_argument("results", metavar="RESULTS_DIR", help="a folder written by freqsens experiments")
     ap.add_argument("--summary", action="store_true", help="print the verdict table (Markdown) instead of writing "
                     "report.md")
     ap.add_argument("--answer", action="store_true", help="print one sentence per claim (Markdown list) instead of "
                     "writing report.md")
     args = ap.parse_args(argv)
-    if not (Path(args.results) / "experiment_config.json").is_file():
-        ap.error(f"RESULTS_DIR: expected one folder written by python -m nets.experiments, got {args.results!r}")
+    if not Results(args.results).is_results():
+        ap.error(f"RESULTS_DIR: expected one folder written by freqsens experiments, got {args.results!r}")
     from infra.io import FolderLock, LockError
     from nets.report import ReportError, check_results
     try:

@@ -1,6 +1,6 @@
-"""python -m nets.sensitivity RUN_DIR: the frequency-sensitivity map of a trained run (appendix C.2, Figs. 2-5).
+"""freqsens sensitivity RUN_DIR: the frequency-sensitivity map of a trained run (appendix C.2, Figs. 2-5).
 
-    python -m nets.sensitivity RUN_DIR [--split val] [--max-images 5000] [--loss-grad]
+    freqsens sensitivity RUN_DIR [--split val] [--max-images 5000] [--loss-grad]
 
 Writes ``sensitivity.npz`` (mean, se, n), ``sensitivity.json`` (moments, radial curve) and
 ``sensitivity.png`` into the run folder (``nets.runs.measure_run``; the measure itself is
@@ -8,15 +8,14 @@ Writes ``sensitivity.npz`` (mean, se, n), ``sensitivity.json`` (moments, radial 
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from infra.cli import ArgumentParser, run_or_exit
 
 
-def main(argv=None) -> int:
-    ap = ArgumentParser(prog="python -m nets.sensitivity", description=__doc__.split("\n\n")[0])
-    ap.add_argument("run_dir", help="a finished run folder of python -m nets.train")
+def main(argv=None, prog: str = "freqsens sensitivity") -> int:
+    ap = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    ap.add_argument("run_dir", help="a finished run folder of freqsens train")
     ap.add_argument("--split", default="val", choices=["train", "val", "test"], help="images to average over (default val)")
     ap.add_argument("--max-images", type=int, default=5000, help="at most this many images (paper: 5000)")
     ap.add_argument("--batch-size", type=int, default=256)
@@ -42,8 +41,3 @@ def main(argv=None) -> int:
     print(f"{args.run_dir}: {s['n_images']} images, moment1 {s['moment1']:.3f}, moment2 {s['moment2']:.3f} "
           f"({s['images_per_s']} img/s)")
     return 0
-
-
-if __name__ == "__main__":
-    from infra.cli import entry
-    sys.exit(entry(main, "python -m nets.sensitivity"))

@@ -1,4 +1,4 @@
-"""python -m nets.stats: Fourier statistics of a dataset (paper Fig. 1a, 1b, 1c) with power-law fits.
+"""freqsens stats: Fourier statistics of a dataset (paper Fig. 1a, 1b, 1c) with power-law fits.
 
 Writes to --out: fig1a_covariance_plain.png, fig1b_covariance_torus.png, fig1c_tau.png,
 tau_radial.png, stats.json (numbers, config, provenance) and stats.npz (tau, curves).
@@ -15,9 +15,9 @@ from infra.cli import ArgumentParser, add_overwrite, require_output_folder, seed
 from nets.experiments.stats import StatsConfig, compute, plot
 
 
-def main(argv=None) -> int:
+def main(argv=None, prog: str = "freqsens stats") -> int:
     from nets.data import DataError, dataset_names
-    ap = ArgumentParser(prog="python -m nets.stats", description=__doc__.split("\n\n")[0])
+    ap = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     ap.add_argument("--dataset", default="embedded", help=f"one of {', '.join(dataset_names())}; options after '?', e.g. "
                     "'synthetic:grf?alpha=1.5&n_train=4000' (default embedded)")
     ap.add_argument("--filter", help="spectral filter: highpass:R, lowpass:R, bandpass:LO,HI, whiten, invert")
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
         res = compute(cfg)
         lock = FolderLock(cfg.out, tool="nets.stats", overwrite=args.overwrite).acquire()
     except (DataError, LockError) as exc:   # a ResourceError (too large a covariance) is a DataError
-        print(f"python -m nets.stats: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     out = Path(cfg.out)
     try:
@@ -59,8 +59,3 @@ def main(argv=None) -> int:
              f"{res['off_frequency_noise_floor']:.4f})" if "off_diagonal_energy" in res else "")
           + f"; stats {res['seconds_stats']:.1f} s; written to {out}")
     return 0
-
-
-if __name__ == "__main__":
-    from infra.cli import entry
-    sys.exit(entry(main, "python -m nets.stats"))

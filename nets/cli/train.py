@@ -1,6 +1,6 @@
-"""python -m nets.train: train one model (appendix C.5) into a run folder; resumable.
+"""freqsens train: train one model (appendix C.5) into a run folder; resumable.
 
-    python -m nets.train --model convactually --depth 4 --weight-decay 1e-5 --preset quick --out runs/ca4
+    freqsens train --model convactually --depth 4 --weight-decay 1e-5 --preset quick --out runs/ca4
 
 Exit status: 0 done; 2 input refused before anything was written (one line says why); 1 the loss became
 non-finite after training started (the folder and its last good checkpoint are kept); 130 / 143 on
@@ -66,8 +66,8 @@ def add_train_arguments(ap: argparse.ArgumentParser) -> None:
                     help="random flips and translations by up to 4 px while training (as the released code)")
 
 
-def main(argv=None) -> int:
-    ap = ArgumentParser(prog="python -m nets.train", description=__doc__.split("\n\n")[0])
+def main(argv=None, prog: str = "freqsens train") -> int:
+    ap = ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
     add_train_arguments(ap)
     ap.add_argument("--out", required=True, help="run folder (config, checkpoints, metrics, result)")
     ap.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -115,8 +115,3 @@ def main(argv=None) -> int:
     print(f"{cfg.out}: best epoch {res['best_epoch']}, val acc {res['val_acc']:.4f}, test acc {res['test_acc']:.4f} "
           f"({res['stop_reason']})")
     return 0
-
-
-if __name__ == "__main__":
-    from infra.cli import entry
-    sys.exit(entry(main, "python -m nets.train"))

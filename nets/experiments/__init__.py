@@ -7,7 +7,7 @@
 
 Each module defines ``EXPERIMENT`` (presets, ``run``, report ``section``); the sweep machinery is in
 ``sweep.py``. To add an experiment: a module with an ``Experiment`` and one ``register_experiment`` line
-below (see README, "Extending"). ``python -m nets.experiments --help`` runs them.
+below (see README, "Extending"). ``freqsens experiments --help`` runs them.
 """
 from nets.experiments import control, decay, depth, heatmap, linear, resnet, spectra, stats, theory_checks
 from nets.experiments.registry import (Experiment, Runner, experiment_names, get_experiment, params,

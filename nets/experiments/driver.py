@@ -7,6 +7,7 @@ import time
 from infra.io import atomic_write_json
 from nets.experiments.registry import Runner, experiment_names, get_experiment, params
 from nets.experiments.sweep import Context, load_result, portable
+from nets.results import Results
 
 
 def _finished(name: str, ctx: Context) -> dict | None:
@@ -62,7 +63,7 @@ def run_experiment(name: str, ctx: Context, runner: Runner = Runner()) -> dict:
     res = {"skipped": p["skip"]} if "skip" in p else exp.run(ctx, p, runner)
     res["params"] = p
     res["seconds"] = round(time.time() - t0, 1)
-    atomic_write_json(ctx.out / "experiments" / f"{name}.json", portable(res, ctx.out))
+    atomic_write_json(Results(ctx.out).experiment(name), portable(res, ctx.out))
     return res
 
 

@@ -16,6 +16,7 @@ from infra.io import atomic_write
 from infra.tables import markdown_table
 from nets.experiments.registry import Experiment
 from nets.experiments.sweep import load_result
+from nets.results import Results
 
 _NO_HEAT = ("Fourier heat maps are not part of the paper's CIFAR claims and cost ~4 min of one core for two "
             "models, left out of the 2-hour budget")
@@ -152,8 +153,7 @@ def section(out, result) -> list[str]:
              f"halves of the images; below {RELIABLE} the map is labelled noise and not correlated. Clean error = "
              "1 - test accuracy (the heat map uses the first test images).", ""]
     noise = "noise: not correlated"
-    f = out / "figures" / "heatmaps.png"
-    f.parent.mkdir(parents=True, exist_ok=True)
+    f = Results(out).figure("heatmaps.png")
     try:
         if any("skipped" not in m for m in result["maps"]):
             figure(result, f)

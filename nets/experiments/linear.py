@@ -8,6 +8,7 @@ import numpy as np
 from infra.io import atomic_save_npz
 from infra.tables import markdown_table
 from nets.experiments.registry import Experiment
+from nets.results import Results
 
 PRESETS = {
     "tiny": dict(linear_n=200, linear_size=4, linear_decays=[1e-2]),
@@ -86,8 +87,7 @@ def figure(out, rows, path) -> bool:
 
 def section(out, result) -> list[str]:
     lines = ["## Linear CNNs vs convex solutions (Theorem 4.9 with exact constants)", "", result["data"] + ".", ""]
-    f = out / "figures" / "linear.png"
-    f.parent.mkdir(parents=True, exist_ok=True)
+    f = Results(out).figure("linear.png")
     try:
         if figure(out, result["rows"], f):
             lines += [f"![]({f.relative_to(out)})", ""]

@@ -8,6 +8,7 @@ import numpy as np
 
 from infra.io import atomic_save_figure
 from infra.tables import fmt, markdown_table
+from nets.results import Results
 from nets.runs import Run
 
 
@@ -165,8 +166,7 @@ def trend_section(out: Path, result: dict, name: str, var: str, key: str, title:
     and failures: the section of a trend experiment."""
     from nets.experiments.trends import HEADLINE, gate_text
     lines = [f"## {title}", ""]
-    figs = out / "figures"
-    figs.mkdir(parents=True, exist_ok=True)
+    figs = Results(out).figures()
     combos = sorted({(str(r.get("model")), str(r.get("data", ""))) for r in result["runs"]})
     for model, data in combos:
         rows = [r for r in result["runs"] if str(r.get("model")) == model and str(r.get("data", "")) == data]

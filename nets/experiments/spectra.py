@@ -8,6 +8,7 @@ import numpy as np
 from infra.tables import fmt, markdown_table
 from nets.experiments.registry import Experiment
 from nets.experiments.sweep import analyse_runs, make_task, with_baselines
+from nets.results import Results
 
 PRESETS = {
     "tiny": dict(spectra_depth=2, filters=["highpass:0.5", "invert"], alphas=[1.0]),
@@ -148,8 +149,7 @@ def section(out, result) -> list[str]:
          "Same ConvActually trained on filtered / synthetic data. If sensitivity follows tau *wherever the variance "
          "sits*, Spearman(S, tau) stays positive and the radial KL to tau stays small for every data variant, "
          "including inverted spectra where the variance is at high frequencies.", ""]
-    f = out / "figures" / "spectra.png"
-    f.parent.mkdir(parents=True, exist_ok=True)
+    f = Results(out).figure("spectra.png")
     try:
         figure(result, f)
         lines += [f"![]({f.relative_to(out)})", ""]

@@ -1,6 +1,6 @@
 """Image statistics (paper Fig. 1a, 1b, 1c, appendix C.1): tau, covariance against distance, power-law fit.
 
-``compute`` and ``plot`` serve both this experiment and the ``python -m nets.stats`` CLI.
+``compute`` and ``plot`` serve both this experiment and the ``freqsens stats`` CLI.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import numpy as np
 
 from infra.tables import fmt
 from nets.experiments.registry import Experiment
+from nets.results import Results
 
 PRESETS = {"tiny": dict(stats_images=500), "quick": dict(stats_images=20000), "cifar": dict(stats_images=20000),
            "cifar-quick": dict(stats_images=20000),
@@ -116,10 +117,8 @@ def plot(res: dict, out: Path, title: str) -> list[str]:
 def run(ctx, p, runner) -> dict:
     from infra.io import atomic_write
     res = compute(StatsConfig(dataset=ctx.dataset, data_root=ctx.data_root, max_images=p["stats_images"]))
-    figdir = ctx.out / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
-    plot(res, figdir, ctx.dataset)
-    atomic_write(ctx.out / "tau.npy", lambda f: np.save(f, res["tau"]))
+    plot(res, Results(ctx.out).figures(), ctx.dataset)
+    atomic_write(Results(ctx.out).file("data_tau"), lambda f: np.save(f, res["tau"]))
     return {k: v for k, v in res.items() if not isinstance(v, np.ndarray)}
 
 

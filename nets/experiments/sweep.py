@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from infra.io import atomic_write_json, config_key, crash_point
+from nets.results import Results
 from nets.runs import Run, TrainConfig, code_version, load_data
 
 # How much data and training each preset affords, shared by every trained experiment; an experiment's
@@ -74,7 +75,7 @@ def scale_width(scale: dict, family: str) -> int | None:
 
 @dataclass
 class Context:
-    """What every experiment of one ``python -m nets.experiments`` call shares."""
+    """What every experiment of one ``freqsens experiments`` call shares."""
     dataset: str
     preset: str
     seeds: int
@@ -132,7 +133,7 @@ def make_task(ctx: Context, tags: dict, model: str, seed: int, extra_train: dict
     cfg.update(track_epochs=GATE["track_epochs"], track_images=sens, checkpoint="last")
     tc = TrainConfig.from_dict({**cfg, "device": ctx.device})
     key = config_key({**tc.identity(), "sens": sens, "code": code_version()}, 12)
-    tc.out = str(ctx.out / "runs" / f"{model}-{key}")
+    tc.out = str(Results(ctx.out).run(f"{model}-{key}"))
     return Task(tc, sens, {**tags, "seed": seed}, key)
 
 
@@ -216,7 +217,7 @@ def tau_for_run(run: str) -> np.ndarray:
     from theory.spectra import fourier_stats
     cfg = Run(run).config()
     variant = {k: getattr(cfg, k) for k in ("dataset", "data_root", "filter", "seed", "n_train")}
-    path = Path(run).parent.parent / "tau" / (config_key(variant, 12) + ".npy")
+    path = Results.of_run(run).tau(config_key(variant, 12))
     if path.exists():
         try:
             return np.load(path, allow_pickle=False)
@@ -402,7 +403,7 @@ def localise(res: dict, out) -> dict:
 def load_result(out, name: str) -> dict | None:
     """The saved result of experiment ``name`` in ``out``; None when missing or unreadable (a truncated or
     hand-edited file is rebuilt: its tasks are cached, so that costs the analysis only)."""
-    path = out / "experiments" / f"{name}.json"
+    path = Results(out).experiment(name)
     try:
         res = json.loads(path.read_text()) if path.exists() else None
     except (OSError, ValueError):

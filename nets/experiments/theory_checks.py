@@ -33,7 +33,7 @@ def run(ctx, p, runner) -> dict:
 
 
 def section(out, result) -> list[str]:
-    lines = ["## Theory checks (python -m theory.check)", ""]
+    lines = ["## Theory checks (freqsens check)", ""]
     lines += markdown_table(("identity", "eq.", "worst error", "verdict"),
                         [(r["identity"], r["equation"], f"{r['worst_error']:.2e}", r["verdict"]) for r in result["checks"]])
     c = result["conjecture"]

@@ -1,0 +1,1 @@
+"""benchmarks' commands (``freqsens bench``, ``throughput``, ``gpu-check``; table: :data:`infra.commands.COMMANDS`)."""
