@@ -158,7 +158,7 @@ def time_sensitivity(device, dry: bool) -> dict:
 
 def depth_experiment(out: Path, dry: bool, budget: Budget, width: int) -> dict:
     """Hypothesis I at ``width`` on the embedded data: depths 1..6, 2 seeds; epochs from a timed first run."""
-    from nets.experiments import Context, Runner
+    from nets.experiments import Context, TaskPool
     from nets.experiments import depth as depth_exp
     from nets.experiments.sweep import analyse_runs, make_task
     from nets.experiments.trends import trend_table
@@ -175,11 +175,11 @@ def depth_experiment(out: Path, dry: bool, budget: Budget, width: int) -> dict:
     # time one epoch of the deepest model, then give every run the same number of epochs that fits
     probe = tasks(1)[-1]
     t0 = time.time()
-    Runner().run_tasks("gpu-probe", [probe])
+    TaskPool().run_tasks("gpu-probe", [probe])
     per_epoch = max(time.time() - t0, 1e-3)
     n_runs = len(depths) * seeds
     epochs = 1 if dry else int(max(1, min(200, 0.8 * (budget.left() - 30) / (per_epoch * n_runs))))
-    ok, res = analyse_runs(Runner().run_tasks("depth", tasks(epochs)))
+    ok, res = analyse_runs(TaskPool().run_tasks("depth", tasks(epochs)))
     res["hypothesis_I"] = trend_table(ok, "depth", "model")
     section = depth_exp.section(ctx.out, res)
     return {"epochs": epochs, "seconds_per_epoch_deepest": per_epoch, "width": width, "dataset": dataset,

@@ -211,9 +211,41 @@ def _finite(S, what: str) -> None:
                            "on some images); no map was written")
 
 
-def analyze(cfg: AnalysisConfig, inputs: Inputs) -> dict:
-    """Everything after validation: measures (of the model and of its untrained twin), tau, similarity,
-    clean accuracy, warnings, figures and report into ``cfg.out``; returns what ``analysis.json`` holds."""
+def prepare(cfg: AnalysisConfig, verbose: bool = False) -> Inputs:
+    """Everything ``freqsens analyze`` checks before the output folder is touched: the model built (and its
+    ``--weights`` loaded), the images read, the normalisation matched to the channels, the model's contract
+    (:func:`check_forward`), its untrained twin, and labels the heat map can use; AnalyzeError names what failed."""
+    model = load_model(cfg.model, cfg.weights, verbose)
+    x, y, classes, notes = load_images(cfg.dataset, cfg.size, cfg.split, cfg.max_images, cfg.data_root, cfg.seed)
+    normalise = None
+    if cfg.mean is not None:
+        if not (len(cfg.mean) == len(cfg.std) == x.shape[1]):
+            raise AnalyzeError(f"--mean, --std: expected {x.shape[1]} values each (one per channel), got "
+                               f"{len(cfg.mean)} and {len(cfg.std)}")
+        normalise = (cfg.mean, cfg.std)
+    K = check_forward(model, x, normalise, cfg.batch_size, verbose)
+    twin = None
+    if cfg.twin:
+        twin, why = untrained_twin(cfg.model, model, cfg.seed, verbose)
+        notes += [why] if why else []
+    if "heatmap" in cfg.measures and int(y.max()) >= K:
+        raise AnalyzeError(f"--dataset: labels go up to {int(y.max())} but the model has {K} outputs (the heat map "
+                           "needs the data's labels to be the model's classes)")
+    return Inputs(model, x, y, classes, normalise, K, twin, notes)
+
+
+def analyze(cfg: AnalysisConfig, inputs: Inputs, overwrite: bool = False) -> dict:
+    """Measures (of the model and of its untrained twin), tau, similarity, clean accuracy, warnings, figures and
+    report into the folder ``cfg.out``, opened through ``infra.io.FolderLock`` (the output-folder rule, one
+    writer, the marker); returns what ``analysis.json`` holds."""
+    from infra.io import FolderLock
+    from nets.runtime import configure
+    with FolderLock(cfg.out, tool="nets.analyze", overwrite=overwrite):
+        configure(cfg.threads)
+        return _analyze(cfg, inputs)
+
+
+def _analyze(cfg: AnalysisConfig, inputs: Inputs) -> dict:
     import torch
     from nets.measures import fourier_heat_map, moment, moment_without_dc, radial_curve
     from nets.plots import plot_map, plot_radial

@@ -49,9 +49,15 @@ def check_results(out) -> None:
 
 
 def build_report(out) -> Path:
-    """Write ``out/report.md`` (and figures) from the JSON/NPZ results in ``out``; returns its path."""
+    """Write ``out/report.md`` (and figures) from the JSON/NPZ results in ``out``, holding the folder's lock (one
+    writer: a running sweep holds it, and the report is refused with a LockError); returns its path."""
+    from infra.io import FolderLock
+    with FolderLock(out):
+        return _build_report(Path(out))
+
+
+def _build_report(out: Path) -> Path:
     from nets.experiments import experiment_names, get_experiment
-    out = Path(out)
     cfg = _load(Results(out).file("config")) or {}
     lines = [f"# freqsens report: {out}", "",
          f"Dataset **{cfg.get('dataset')}**, preset **{cfg.get('preset')}**, {cfg.get('seeds')} seed(s) per configuration. "

@@ -230,7 +230,7 @@ def test_extending_needs_no_framework_edit(tmp_path, monkeypatch):
     appear in the report: extending is a new definition plus a registry call."""
     import torch
     from nets.data import DatasetSpec, ImageData, register_dataset, unregister_dataset
-    from nets.experiments import Context, Experiment, Runner, make_task, register_experiment, unregister_experiment
+    from nets.experiments import Context, Experiment, TaskPool, make_task, register_experiment, unregister_experiment
     from nets.experiments.driver import run_experiment
     from nets.measures import Map, MeasureSpec, measure, register_measure, unregister_measure
     from nets.report import build_report
@@ -248,10 +248,10 @@ def test_extending_needs_no_framework_edit(tmp_path, monkeypatch):
             v = model(x)[:, 1].double()
         return Map(np.array(float(v.mean())), np.array(float(v.std() / len(v) ** 0.5)), len(v))
 
-    def run_toy(ctx, p, runner):
+    def run_toy(ctx, p, pool):
         tasks = [make_task(ctx, {"experiment": "toy", "model": "convactually"}, "convactually", s, depth=1,
                            max_epochs=p["epochs"], n_test=None) for s in range(ctx.seeds)]
-        rows = runner.run_tasks("toy", tasks)
+        rows = pool.run_tasks("toy", tasks)
         model, _, data = Run(rows[0]["run"]).load_trained()
         m = measure("toy_mean_logit", model, torch.from_numpy(data.normalised("test")))
         return {"rows": rows, "mean_logit": float(m.mean)}
@@ -263,11 +263,11 @@ def test_extending_needs_no_framework_edit(tmp_path, monkeypatch):
                                    in_all=False))
     try:
         ctx = Context("toy", "tiny", 1, tmp_path / "out")
-        res = run_experiment("toy", ctx, Runner())
+        res = run_experiment("toy", ctx, TaskPool())
         assert "error" not in res["rows"][0] and res["rows"][0]["test_acc"] > 0.9
         report = build_report(ctx.out).read_text()
         assert f"mean logit {res['mean_logit']:.6f}" in report
-        assert run_experiment("toy", ctx, Runner())["mean_logit"] == res["mean_logit"]   # kept, not recomputed
+        assert run_experiment("toy", ctx, TaskPool())["mean_logit"] == res["mean_logit"]   # kept, not recomputed
     finally:
         unregister_experiment("toy")
         unregister_measure("toy_mean_logit")
@@ -414,7 +414,7 @@ def test_train_all_trains_every_planned_task_once_longest_first(tmp_path):
     """The driver's shared pool: the tasks of all selected experiments, a task two experiments share once, in
     decreasing ``task_cost``; experiments left out by the preset or already finished contribute nothing; each
     experiment is charged its own tasks' wall times."""
-    from nets.experiments import Context, Experiment, Runner, make_task, register_experiment, unregister_experiment
+    from nets.experiments import Context, Experiment, TaskPool, make_task, register_experiment, unregister_experiment
     from nets.experiments.driver import train_all
     from nets.experiments.sweep import task_cost
     ctx = Context(TINY_DATA, "tiny", 1, tmp_path / "out")
@@ -423,7 +423,7 @@ def test_train_all_trains_every_planned_task_once_longest_first(tmp_path):
         return lambda ctx, p: [make_task(ctx, {"model": "convactually"}, "convactually", 0, depth=d, max_epochs=epochs)
                                for d in depths]
 
-    class Recorder(Runner):
+    class Recorder(TaskPool):
         def run_tasks(self, name, tasks):
             object.__setattr__(self, "seen", [*getattr(self, "seen", []), list(tasks)])
             return [{"seconds": float(t.train.depth)} for t in tasks]
@@ -436,9 +436,9 @@ def test_train_all_trains_every_planned_task_once_longest_first(tmp_path):
     for e in exps:
         register_experiment(e)
     try:
-        runner = Recorder()
-        spent = train_all(["toy_a", "toy_b", "toy_c"], ctx, runner)
-        (tasks,) = runner.seen
+        pool = Recorder()
+        spent = train_all(["toy_a", "toy_b", "toy_c"], ctx, pool)
+        (tasks,) = pool.seen
         assert [t.train.depth for t in tasks] == [3, 2, 1]   # depth 3 shared: once; toy_c skipped
         costs = [task_cost(t) for t in tasks]
         assert costs == sorted(costs, reverse=True) and costs[0] > costs[-1]
@@ -446,9 +446,9 @@ def test_train_all_trains_every_planned_task_once_longest_first(tmp_path):
                                            "toy_b": {"tasks": 1, "worker_seconds": 2.0}}
         (ctx.out / "experiments").mkdir(parents=True)
         (ctx.out / "experiments" / "toy_a.json").write_text(json.dumps({"params": {}}))   # finished: not planned
-        runner = Recorder()
-        train_all(["toy_a", "toy_b"], ctx, runner)
-        assert [t.train.depth for t in runner.seen[0]] == [3, 2]
+        pool = Recorder()
+        train_all(["toy_a", "toy_b"], ctx, pool)
+        assert [t.train.depth for t in pool.seen[0]] == [3, 2]
     finally:
         for e in exps:
             unregister_experiment(e.name)

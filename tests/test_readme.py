@@ -66,7 +66,7 @@ def extended(tmp_path, monkeypatch):
 
 def test_extending_examples_run_as_written(extended, tmp_path):
     from nets.data import load_dataset
-    from nets.experiments import Context, Runner
+    from nets.experiments import Context, TaskPool
     from nets.experiments.driver import run_experiment
     from nets.measures import measure
     from nets.models import build_model
@@ -82,7 +82,7 @@ def test_extending_examples_run_as_written(extended, tmp_path):
                    for xi in x], axis=0)
     assert S.mean.shape == (3, 32, 32) and np.allclose(S.mean, ref, rtol=1e-10, atol=1e-14)
     ctx = Context("stripes?n_train=300", "tiny", 1, tmp_path / "out")
-    res = run_experiment("width", ctx, Runner())
+    res = run_experiment("width", ctx, TaskPool())
     assert not res["failed"] and res["trend"]["convactually"]["moment1"]["verdict"] in (
         "supported", "not supported", "inconclusive")
     assert "## Width" in build_report(ctx.out).read_text()

@@ -23,8 +23,7 @@ import sys
 from pathlib import Path
 
 from infra.cli import ArgumentParser, add_overwrite, capped, finite_float, int_at_least, require_output_folder, seed_type
-from nets.analysis import (AnalysisConfig, AnalyzeError, Inputs, analyze, check_forward, load_images, load_model,
-                           untrained_twin)
+from nets.analysis import AnalysisConfig, AnalyzeError, analyze, prepare
 
 
 def main(argv=None, prog: str = "freqsens analyze") -> int:
@@ -75,35 +74,18 @@ def main(argv=None, prog: str = "freqsens analyze") -> int:
         ap.error(f"--measures: expected a comma-separated subset of gradient, heatmap, got {bad or 'nothing'}")
     if (args.mean is None) != (args.std is None):
         ap.error("--mean, --std: give both or neither")
-    from infra.io import FolderLock, LockError
+    from infra.io import LockError
     from nets.runtime import resolve_device
     try:
         args.device = str(resolve_device(args.device))
-        model = load_model(args.model, args.weights, args.verbose)
-        x, y, classes, notes = load_images(args.dataset, args.size, args.split, args.max_images, args.data_root,
-                                           args.seed)
-        normalise = None
-        if args.mean is not None:
-            if not (len(args.mean) == len(args.std) == x.shape[1]):
-                raise AnalyzeError(f"--mean, --std: expected {x.shape[1]} values each (one per channel), got "
-                                   f"{len(args.mean)} and {len(args.std)}")
-            normalise = (args.mean, args.std)
-        K = check_forward(model, x, normalise, args.batch_size, args.verbose)
-        twin = None
-        if args.twin:
-            twin, why = untrained_twin(args.model, model, args.seed, args.verbose)
-            notes += [why] if why else []
-        if "heatmap" in args.measures and int(y.max()) >= K:
-            raise AnalyzeError(f"--dataset: labels go up to {int(y.max())} but the model has {K} outputs (the heat map "
-                               "needs the data's labels to be the model's classes)")
-        lock = FolderLock(args.out, tool="nets.analyze", overwrite=args.overwrite).acquire()
-    except (AnalyzeError, ValueError, LockError) as exc:
+        cfg = AnalysisConfig(**{k: v for k, v in vars(args).items() if k not in ("overwrite", "verbose")})
+        inputs = prepare(cfg, args.verbose)
+    except (AnalyzeError, ValueError) as exc:
         ap.error(str(exc))
-    from nets.runtime import configure
-    configure(args.threads)
-    cfg = AnalysisConfig(**{k: v for k, v in vars(args).items() if k not in ("overwrite", "verbose")})
     try:
-        res = analyze(cfg, Inputs(model, x, y, classes, normalise, K, twin, notes))
+        res = analyze(cfg, inputs, args.overwrite)
+    except LockError as exc:      # another writer holds --out, or it stopped being freqsens's
+        ap.error(f"--out: {exc}")
     except AnalyzeError as exc:   # found after the start (a map with non-finite values): nothing of it written
         print(f"{ap.prog}: error: {exc}", file=sys.stderr)
         return 1
@@ -115,8 +97,6 @@ def main(argv=None, prog: str = "freqsens analyze") -> int:
               f"; finished chunks are kept and the same command continues{'' if args.verbose else '; --verbose shows the traceback'}",
               file=sys.stderr)
         return 1
-    finally:
-        lock.release()
     g, t = res.get("gradient"), res.get("twin")
     for w in res["warnings"]:
         print(f"{ap.prog}: warning: {w}", file=sys.stderr)

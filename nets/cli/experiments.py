@@ -12,21 +12,14 @@ sweep resumes. Tasks run in-process, on ``--workers N`` local processes, or on a
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import time
-from pathlib import Path
 
 from infra.cli import ArgumentParser, add_overwrite, capped, int_at_least, require_output_folder
-from infra.io import atomic_write_json
-from nets.results import Results
 
 
 def main(argv=None, prog: str = "freqsens experiments") -> int:
-    from nets.data import DataError, dataset_names, load_dataset
-    from nets.experiments import SCALES, experiment_names
-    from nets.runtime import resolve_device
-    from nets.experiments import get_experiment
+    from nets.data import dataset_names
+    from nets.experiments import SCALES, experiment_names, get_experiment
     claims = "\n".join(f"  {n:<10s} {get_experiment(n).title}" for n in experiment_names())
     ap = ArgumentParser(prog=prog, description=__doc__,
                         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -55,66 +48,22 @@ def main(argv=None, prog: str = "freqsens experiments") -> int:
     if not args.scheduler:
         args.workers = capped(ap.prog, "--workers", args.workers)
     require_output_folder(ap, "--out", args.out, "nets.experiments", args.overwrite)
-    out = Path(args.out)
-    ident = {"dataset": args.dataset, "preset": args.preset, "seeds": args.seeds, "data_root": args.data_root}
-    marker = Results(out).file("config")
-    if marker.exists():
-        try:
-            saved = json.loads(marker.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            ap.error(f"--out: {marker} is unreadable ({type(exc).__name__}: {exc}); use another --out")
-        if saved != ident:
-            ap.error(f"--out: {out} holds results of a different config ({saved}); use another --out")
-    from infra.parallel import check_scheduler
+    from infra.io import LockError
+    from nets.data import DataError
+    from nets.experiments.driver import SweepConfig, sweep
+    cfg = SweepConfig(**{k: v for k, v in vars(args).items() if k != "no_report"})
     try:
-        resolve_device(args.device)
-        check_scheduler(args.scheduler)
-        shape = load_dataset(args.dataset, data_root=args.data_root).shape   # fail early, with the data error's message
-    except (DataError, ValueError, ConnectionError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return 2
-    from infra.io import FolderLock, LockError
-    lock = FolderLock(out, tool="nets.experiments", overwrite=args.overwrite)
-    try:
-        lock.acquire()      # one writer per results folder, released by the OS if this process dies
-    except LockError as exc:
+        outcome = sweep(cfg)
+    except LockError as exc:                                   # the folder rule or another writer
         print(f"{prog}: error: --out: {exc}", file=sys.stderr)
         return 2
-    try:
-        return _run(args, out, marker, ident, shape, prog)
-    finally:
-        lock.release()
-
-
-def _run(args, out: Path, marker: Path, ident: dict, shape, prog: str) -> int:
-    from nets.experiments import Runner
-    from nets.experiments.driver import names_for, run_experiment, train_all
-    atomic_write_json(marker, ident)
-    from nets.experiments.sweep import Context
-    ctx = Context(args.dataset, args.preset, args.seeds, out, args.data_root, shape, args.device)
-    runner = Runner(args.workers, args.scheduler)
-    names = names_for(args.name)
-    t0 = time.time()
-    failed = 0
-    spent = {}
-    try:
-        spent = train_all(names, ctx, runner)   # every experiment's training runs in one pool, longest first
-        for n in names:
-            res = run_experiment(n, ctx, runner)
-            failed += len(res.get("failed", []))
-    except ConnectionError as exc:
+    except (DataError, ValueError, ConnectionError) as exc:   # SweepError is a ValueError naming --out
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    timing = Results(out).file("timing")
-    if args.name == "all" and failed == 0 and not timing.exists():
-        # the first complete run's time; a re-run of finished work keeps it, so the report reproduces
-        from infra.io import provenance
-        atomic_write_json(timing, {"experiments": names, "seconds": round(time.time() - t0, 1),
-                                   "training": spent, **provenance()})
     if not args.no_report:
         from nets.report import build_report
-        print(f"report: {build_report(out)}")
-    if failed:
-        print(f"{prog}: {failed} task(s) failed after a retry; see the report", file=sys.stderr)
+        print(f"report: {build_report(args.out)}")
+    if outcome["failed"]:
+        print(f"{prog}: {outcome['failed']} task(s) failed after a retry; see the report", file=sys.stderr)
         return 1
     return 0

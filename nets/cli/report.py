@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from infra.cli import ArgumentParser
+from infra.cli import ArgumentParser, require_output_folder
 from nets.report import answer_lines, build_report, verdict_table
 from nets.results import Results
 
@@ -24,16 +24,16 @@ def main(argv=None, prog: str = "freqsens report") -> int:
     args = ap.parse_args(argv)
     if not Results(args.results).is_results():
         ap.error(f"RESULTS_DIR: expected one folder written by freqsens experiments, got {args.results!r}")
-    from infra.io import FolderLock, LockError
+    if not (args.summary or args.answer):   # it writes report.md and figures/ there: freqsens's folders only
+        require_output_folder(ap, "RESULTS_DIR", args.results, "nets.experiments")
+    from infra.io import LockError
     from nets.report import ReportError, check_results
     try:
         check_results(args.results)   # corrupt results are named before the folder is touched
         if args.summary or args.answer:
             print("\n".join(answer_lines(args.results) if args.answer else verdict_table(args.results, figures=False)))
             return 0
-        # the report writes into the results folder: one writer at a time (a running sweep holds it)
-        with FolderLock(args.results, tool="nets.experiments"):
-            print(build_report(args.results))
+        print(build_report(args.results))   # under the folder's lock: a running sweep holds it
     except (ReportError, LockError, OSError) as exc:
         ap.error(str(exc))
     return 0

@@ -6,13 +6,10 @@ tau_radial.png, stats.json (numbers, config, provenance) and stats.npz (tau, cur
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
 from infra.cli import ArgumentParser, add_overwrite, require_output_folder, seed_type
-from nets.experiments.stats import StatsConfig, compute, plot
+from nets.experiments.stats import StatsConfig, write_stats
 
 
 def main(argv=None, prog: str = "freqsens stats") -> int:
@@ -34,22 +31,13 @@ def main(argv=None, prog: str = "freqsens stats") -> int:
         ap.error(f"--max-images: expected an integer >= 2, got {args.max_images}")
     require_output_folder(ap, "--out", args.out, "nets.stats", args.overwrite)
     cfg = StatsConfig(**{k: v for k, v in vars(args).items() if k != "overwrite"})
-    from infra.io import FolderLock, LockError, atomic_save_npz, atomic_write_json, provenance
+    from infra.io import LockError
     try:
-        res = compute(cfg)
-        lock = FolderLock(cfg.out, tool="nets.stats", overwrite=args.overwrite).acquire()
+        res = write_stats(cfg, args.overwrite)
     except (DataError, LockError) as exc:   # a ResourceError (too large a covariance) is a DataError
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     out = Path(cfg.out)
-    try:
-        figs = plot(res, out, cfg.dataset + (f" + {cfg.filter}" if cfg.filter else ""))
-        atomic_save_npz(out / "stats.npz", **{k: v for k, v in res.items() if isinstance(v, np.ndarray)})
-        numbers = {k: v for k, v in res.items() if not isinstance(v, np.ndarray)}
-        atomic_write_json(out / "stats.json", {"config": asdict(cfg), "results": numbers, "figures": figs,
-                                               "provenance": provenance()})
-    finally:
-        lock.release()
     pl = res["power_law"]
     print(f"{cfg.dataset}{' + ' + cfg.filter if cfg.filter else ''}: {res['n_images']} images; "
           f"alpha_radial = {pl['alpha_radial']:.3f} [{pl['alpha_radial_ci'][0]:.3f}, {pl['alpha_radial_ci'][1]:.3f}], "

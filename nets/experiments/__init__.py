@@ -10,7 +10,7 @@ Each module defines ``EXPERIMENT`` (presets, ``run``, report ``section``); the s
 below (see README, "Extending"). ``freqsens experiments --help`` runs them.
 """
 from nets.experiments import control, decay, depth, heatmap, linear, resnet, spectra, stats, theory_checks
-from nets.experiments.registry import (Experiment, Runner, experiment_names, get_experiment, params,
+from nets.experiments.registry import (Experiment, TaskPool, experiment_names, get_experiment, params,
                                        register_experiment, unregister_experiment)
 from nets.experiments.sweep import SCALES, Context, Task, make_task, run_task
 
@@ -24,5 +24,5 @@ register_experiment(spectra.EXPERIMENT)
 register_experiment(heatmap.EXPERIMENT)
 register_experiment(theory_checks.EXPERIMENT)
 
-__all__ = ["SCALES", "Context", "Experiment", "Runner", "Task", "experiment_names", "get_experiment", "make_task",
+__all__ = ["SCALES", "Context", "Experiment", "TaskPool", "Task", "experiment_names", "get_experiment", "make_task",
            "params", "register_experiment", "run_task", "unregister_experiment"]

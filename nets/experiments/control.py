@@ -39,7 +39,7 @@ def mean_colour_accuracy(data) -> dict:
             "n_test": len(xte), "max_mean_deviation": spread}
 
 
-def run(ctx, p, runner) -> dict:
+def run(ctx, p, pool) -> dict:
     from nets.data import load
     variants = [{"dataset": ctx.dataset, "filter": f or "none",
                  **mean_colour_accuracy(load(ctx.dataset, data_root=ctx.data_root, filter=f,

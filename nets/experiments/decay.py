@@ -51,8 +51,8 @@ def tasks(ctx, p):
                           s, p["myrtle_train"], weight_decay=wd) for wd in p["myrtle_decays"] for s in range(ctx.seeds)]
 
 
-def run(ctx, p, runner) -> dict:
-    rows, base = run_with_baselines(runner, "decay", tasks(ctx, p))
+def run(ctx, p, pool) -> dict:
+    rows, base = run_with_baselines(pool, "decay", tasks(ctx, p))
     ok, res = analyse_runs(rows, base)
     for r in ok:
         r["group"] = f"{r['model']} / {r['data']}"

@@ -34,8 +34,8 @@ def tasks(ctx, p):
             for v in p["variants"] for d in p["depths"] for s in range(ctx.seeds)]
 
 
-def run(ctx, p, runner) -> dict:
-    rows, base = run_with_baselines(runner, "depth", tasks(ctx, p))
+def run(ctx, p, pool) -> dict:
+    rows, base = run_with_baselines(pool, "depth", tasks(ctx, p))
     ok, res = analyse_runs(rows, base)
     res["hypothesis_I"] = trend_table(ok, "depth", "data")
     if "whitened" in p["variants"] and "natural" in p["variants"]:

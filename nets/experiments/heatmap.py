@@ -39,20 +39,20 @@ def _pooled(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
     return (first * (n // 2) + second * (n - n // 2)) / n
 
 
-def run(ctx, p, runner) -> dict:
+def run(ctx, p, pool) -> dict:
     """Two tasks per model (the depth experiment's seed-0 natural runs), one per half of the images, spread
-    over the runner's workers deepest model first, so both workers share the slowest model's map: a half's
+    over the pool's workers deepest model first, so both workers share the slowest model's map: a half's
     maps do not depend on which process computes them."""
     import sys
     depth = load_result(ctx.out, "depth")   # run paths resolved against the results folder
     rows = [r for r in depth["runs"] if "error" not in r and r.get("seed") == 0 and r.get("data", "natural") == "natural"
             and (p["heat_depths"] is None or r.get("depth") in p["heat_depths"])]
-    print(f"[experiments] heatmap: {len(rows)} model(s) on {runner.workers} worker(s)", file=sys.stderr, flush=True)
+    print(f"[experiments] heatmap: {len(rows)} model(s) on {pool.workers} worker(s)", file=sys.stderr, flush=True)
     jobs = sorted(((i, k) for i in range(len(rows)) for k in (0, 1)), key=lambda j: -(rows[j[0]].get("depth") or 0))
     args = ([rows[i] for i, _ in jobs], [p] * len(jobs), [k for _, k in jobs])
-    if runner.workers > 1 or runner.scheduler:
+    if pool.workers > 1 or pool.scheduler:
         from infra.parallel import Executor
-        with Executor(runner.workers, runner.scheduler) as ex:
+        with Executor(pool.workers, pool.scheduler) as ex:
             done = ex.map(heat_half, *args, [True] * len(jobs))
     else:
         done = [heat_half(*a) for a in zip(*args)]

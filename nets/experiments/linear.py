@@ -20,7 +20,7 @@ PRESETS = {
 }
 
 
-def run(ctx, p, runner) -> dict:
+def run(ctx, p, pool) -> dict:
     import sys
 
     from nets.data import load_dataset

@@ -1,5 +1,5 @@
 """The experiment registry. An experiment owns its presets, its tasks, its analysis and its report section
-(as a PEPit example owns its theoretical reference): ``run(ctx, params, runner) -> result`` and
+(as a PEPit example owns its theoretical reference): ``run(ctx, params, pool) -> result`` and
 ``section(out, result) -> Markdown lines``. The driver and the report know no experiment by name."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from infra.registry import Registry
 
 
 @dataclass(frozen=True)
-class Runner:
+class TaskPool:
     """How an experiment runs its trained tasks (workers / Dask scheduler) and reads others' results."""
     workers: int = 1
     scheduler: str | None = None
@@ -26,7 +26,7 @@ class Experiment:
     name: str
     title: str
     presets: dict                                   # preset name -> parameters (merged over nets.experiments.sweep.SCALES)
-    run: Callable[..., dict]                        # run(ctx, params, runner) -> JSON-able result
+    run: Callable[..., dict]                        # run(ctx, params, pool) -> JSON-able result
     section: Callable[[Path, dict], list[str]]      # report lines from the saved result
     needs: tuple[str, ...] = ()                     # experiments whose saved results ``run`` reads
     in_all: bool = True                             # part of ``all``

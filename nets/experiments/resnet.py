@@ -111,8 +111,8 @@ def _verdict(entry: dict) -> str:
     return (entry.get("robust") or {}).get("verdict", entry[HEADLINE]["verdict"])
 
 
-def run(ctx, p, runner) -> dict:
-    ok, res = analyse_runs(*run_with_baselines(runner, "resnet", tasks(ctx, p)))
+def run(ctx, p, pool) -> dict:
+    ok, res = analyse_runs(*run_with_baselines(pool, "resnet", tasks(ctx, p)))
     decay = [r for r in ok if r.get("sweep", "decay") == "decay"]
     depth = [r for r in ok if r.get("sweep") == "depth"]
     res["residual"] = trend_table(decay, "weight_decay", "model", log_x=True)

@@ -96,9 +96,9 @@ def verdicts(rows: list[dict], variants: list[str], untrained: list[dict] | None
     return out
 
 
-def run(ctx, p, runner) -> dict:
+def run(ctx, p, pool) -> dict:
     from nets.experiments.sweep import run_with_baselines
-    rows, base = run_with_baselines(runner, "spectra", tasks(ctx, p))
+    rows, base = run_with_baselines(pool, "spectra", tasks(ctx, p))
     ok, res = analyse_runs(rows, base)
     for r in ok + [u for u in base if "error" not in u]:
         r["spearman_kept"], r["tau_cv"] = kept_spearman(r["run"])

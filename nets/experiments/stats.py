@@ -71,6 +71,22 @@ def compute(cfg: StatsConfig) -> dict:
     return out
 
 
+def write_stats(cfg: StatsConfig, overwrite: bool = False) -> dict:
+    """``freqsens stats``: :func:`compute`, then, in the folder ``cfg.out`` opened through ``infra.io.FolderLock``
+    (the output-folder rule, one writer, the marker), the figures of :func:`plot`, ``stats.npz`` (arrays) and
+    ``stats.json`` (numbers, config, provenance). Returns the result of :func:`compute`."""
+    from infra.io import FolderLock, atomic_save_npz, atomic_write_json, provenance
+    res = compute(cfg)     # a data or size error is raised before the folder is touched
+    out = Path(cfg.out)
+    with FolderLock(out, tool="nets.stats", overwrite=overwrite):
+        figs = plot(res, out, cfg.dataset + (f" + {cfg.filter}" if cfg.filter else ""))
+        atomic_save_npz(out / "stats.npz", **{k: v for k, v in res.items() if isinstance(v, np.ndarray)})
+        numbers = {k: v for k, v in res.items() if not isinstance(v, np.ndarray)}
+        atomic_write_json(out / "stats.json", {"config": asdict(cfg), "results": numbers, "figures": figs,
+                                               "provenance": provenance()})
+    return res
+
+
 def plot(res: dict, out: Path, title: str) -> list[str]:
     from infra.io import atomic_save_figure
     from nets.plots import fft_extent, spectrum_image, use_agg
@@ -114,7 +130,7 @@ def plot(res: dict, out: Path, title: str) -> list[str]:
     return written
 
 
-def run(ctx, p, runner) -> dict:
+def run(ctx, p, pool) -> dict:
     from infra.io import atomic_write
     res = compute(StatsConfig(dataset=ctx.dataset, data_root=ctx.data_root, max_images=p["stats_images"]))
     plot(res, Results(ctx.out).figures(), ctx.dataset)

@@ -327,9 +327,9 @@ def with_baselines(tasks: list[Task]) -> list[Task]:
     return tasks + untrained_tasks(tasks)
 
 
-def run_with_baselines(runner, name: str, tasks: list[Task]) -> tuple[list[dict], list[dict]]:
+def run_with_baselines(pool, name: str, tasks: list[Task]) -> tuple[list[dict], list[dict]]:
     """Run ``tasks`` and their untrained twins in one pass: ``(rows, untrained rows)``."""
-    rows = runner.run_tasks(name, with_baselines(tasks))
+    rows = pool.run_tasks(name, with_baselines(tasks))
     return rows[:len(tasks)], rows[len(tasks):]
 
 

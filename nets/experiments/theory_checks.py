@@ -10,7 +10,7 @@ from nets.experiments.registry import Experiment
 PRESETS = {p: dict(check_instances=10, conjecture_samples=4000) for p in ("tiny", "quick", "standard", "cifar", "cifar-quick", "paper")}
 
 
-def run(ctx, p, runner) -> dict:
+def run(ctx, p, pool) -> dict:
     """Check table and conjecture search; the search is resumed only up to its sample budget, so a re-run
     of finished work adds no samples and reproduces the same section."""
     from dataclasses import asdict
