@@ -13,6 +13,9 @@ import sys
 def _worker_init(parent: int):
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # the parent's SIGTERM handler (infra.cli.entry: raise Terminated) is inherited by a forked worker, where the
+    # pool would catch it as one task's failure and run the next: a worker simply dies on SIGTERM
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _die_with_parent(parent)
 
 
@@ -130,12 +133,27 @@ class Executor:
         return self.client.gather(futures) if self.client is not None else [f.result() for f in futures]
 
     def close(self, wait: bool = True) -> None:
-        """Shut the pool down; ``wait=False`` (leaving on an exception or a signal) does not wait for the running
-        jobs: the process exits at once and its workers, which die with their parent (PR_SET_PDEATHSIG), with it."""
+        """Shut the pool down; ``wait=False`` (leaving on an exception or a signal) stops the running jobs'
+        workers at once instead of waiting for them (their finished work is saved; a re-run resumes)."""
         if self.pool is not None:
+            if not wait:   # interpreter exit joins the pool's manager thread, which waits for running jobs:
+                self._stop_workers()   # stop them now, or a signalled sweep lingers until they finish
             self.pool.shutdown(wait=wait, cancel_futures=True)
         if self.client is not None:
             self.client.close()
+
+    def _stop_workers(self) -> None:
+        """SIGTERM every worker process of the local pool (Python 3.14's ``terminate_workers``; before it, the
+        pool's process table, which is private to concurrent.futures but stable since 3.2)."""
+        stop = getattr(self.pool, "terminate_workers", None)
+        if stop is not None:
+            stop()
+            return
+        for proc in list((getattr(self.pool, "_processes", None) or {}).values()):
+            try:
+                proc.terminate()
+            except (OSError, ValueError):   # already gone
+                pass
 
     def __enter__(self):
         return self

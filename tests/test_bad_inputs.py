@@ -129,6 +129,8 @@ def _hostile_world(w: Path) -> None:
             h = io.BytesIO()
             np.lib.format.write_array_header_1_0(h, {"descr": descr, "fortran_order": False, "shape": shape})
             zf.writestr(name, h.getvalue())
+    np.savez(w / "oneval.npz", x=np.random.default_rng(0).integers(0, 256, (5, 3, 8, 8), dtype=np.uint8),
+             y=np.arange(5) % 2)   # splits 3 / 1 / 1
     np.savez(w / "biglabel.npz", x=np.zeros((4, 3, 8, 8), np.uint8), y=np.array([0, 1, 0, 10 ** 9]))
     # a run whose last.pt lacks the optimiser state (a foreign or hand-made checkpoint)
     shutil.copytree(w / "run", w / "noopt")
@@ -243,6 +245,9 @@ CASES = {
         (["--dataset", SMALL, "--seed", str(2 ** 64), "--out", "{w}/s1"], "--seed", "{w}/s1"),
         (["--dataset", "synthetic:grf?n_train=40&n_val=10&n_test=10&H=128&W=128", "--out", "{w}/s1"], "--no-covariance",
          "{w}/s1"),
+        # issue 34: flat images (no variance to fit) and a split of one image
+        (["--dataset", "folder:{w}/imgs", "--out", "{w}/s1"], "--dataset", "{w}/s1"),
+        (["--dataset", "npz:{w}/oneval.npz", "--split", "val", "--out", "{w}/s1"], "--split val", "{w}/s1"),
     ],
     "sensitivity": [
         (["{w}/missing"], "run_dir", "{w}/missing"),

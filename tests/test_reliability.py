@@ -6,6 +6,7 @@ import pickle
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -395,6 +396,47 @@ def test_sweep_sigterm_is_not_retried(tmp_path, workers):
     _, err = p.communicate(timeout=120)
     assert p.returncode == 143, err[-2000:]
     assert "terminated (SIGTERM)" in err.strip().splitlines()[-1] and "Traceback" not in err
+
+
+def _children(pid: int) -> list[int]:
+    from pathlib import Path
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.slow
+def test_sweep_sigterm_stops_running_workers(tmp_path):
+    """SIGTERM while 2 workers train runs of tens of seconds: the sweep exits within seconds and its workers
+    are gone (a pool left to the interpreter's exit waits for every running task)."""
+    import signal
+    out = tmp_path / "e"
+    p = subprocess.Popen([sys.executable, "-m", "nets", "experiments", "depth", "--dataset",
+                          "synthetic:grf?n_train=3000&n_val=100&n_test=100&H=16&W=16", "--preset", "quick", "--seeds",
+                          "1", "--workers", "2", "--out", str(out)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env(tmp_path))
+    t0 = time.time()
+    while len(list((out / "runs").glob("*/metrics.jsonl"))) < 2 and time.time() - t0 < 300 and p.poll() is None:
+        time.sleep(0.1)
+    workers = _children(p.pid)
+    assert len(workers) >= 2, workers
+    t1 = time.time()
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 143 and time.time() - t1 < 10, (time.time() - t1, err[-2000:])
+    time.sleep(1)
+    def alive(pid):   # a zombie (state Z) has finished; only its exit status is left for init to collect
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        except OSError:
+            return False
+    assert not [w for w in workers if alive(w)], "workers outlived the sweep"
 
 
 def test_results_folder_travels(tmp_path):

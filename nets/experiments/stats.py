@@ -34,7 +34,7 @@ class StatsConfig:
 
 def compute(cfg: StatsConfig) -> dict:
     """Load the dataset, stream its statistics, return numbers and arrays (no files written)."""
-    from nets.data import load, normalise
+    from nets.data import DataError, load, normalise
     from theory.spectra import (covariance_by_distance, fit_power_law, fourier_stats, off_diagonal_energy,
                                 off_frequency_noise_floor, radial_average)
 
@@ -43,7 +43,6 @@ def compute(cfg: StatsConfig) -> dict:
     t_load = time.time() - t0
     if cfg.covariance:   # the (CHW)^2 complex128 covariance, accumulated and transformed: ~4 copies
         from infra.resources import ResourceError, require_memory
-        from nets.data import DataError
         d = int(np.prod(data.shape))
         try:
             require_memory(4 * 16.0 * d * d, f"the covariance of {d} features (C*H*W of {tuple(data.shape)}; "
@@ -51,11 +50,17 @@ def compute(cfg: StatsConfig) -> dict:
         except ResourceError as exc:
             raise DataError(str(exc)) from None
     x = data.split(cfg.split)[0][: cfg.max_images]
+    if len(x) < 2:   # a variance needs two images (an empty split used to end in a traceback)
+        counts = ", ".join(f"{k} {len(data.split(k)[1])}" for k in ("train", "val", "test"))
+        raise DataError(f"--split {cfg.split}: expected at least 2 images, found {len(x)} ({counts})")
     batches = (normalise(x[s:s + cfg.batch_size], data.mean, data.std) for s in range(0, len(x), cfg.batch_size))
     t1 = time.time()
     st = fourier_stats(batches, covariance=cfg.covariance, progress=True)
     tau = st.tau
-    fit = fit_power_law(tau)
+    try:
+        fit = fit_power_law(tau)
+    except ValueError as exc:   # images too small (or too uniform) for the power-law fit of eq. 4.6's tau
+        raise DataError(f"--dataset {cfg.dataset}: {exc} (images of {tuple(data.shape)}, {st.n} of them)") from None
     r, tau_radial = radial_average(tau.mean(axis=0))
     out = {"n_images": st.n, "shape": list(data.shape), "power_law": asdict(fit), "tau": tau,
            "tau_radial_r": r, "tau_radial": tau_radial, "seconds_load": t_load}
