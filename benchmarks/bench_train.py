@@ -39,7 +39,8 @@ def _relative_l2(a, b) -> float:
 def _setup(name: str, depth: int | None, small: bool):
     from nets.data import load_dataset
     from nets.models import get_model_spec
-    from nets.runs import TrainConfig, make_model
+    from nets.runs import TrainConfig
+    from nets.training import make_model
     spec = get_model_spec(name)
     q = dict(spec.hyperparameters("quick"))
     n = 64 if small else N_IMAGES

@@ -29,7 +29,8 @@ def check_memory(name: str, batch: int) -> None:
     """Refuse, before any allocation, a ``batch`` whose training step would not fit this machine's memory
     (``nets.runs.training_bytes`` on the meta device); raises ``infra.resources.ResourceError`` naming it."""
     from infra.resources import require_memory
-    from nets.runs import TrainConfig, training_bytes
+    from nets.runs import TrainConfig
+    from nets.training import training_bytes
     model_name, kw = parse_model(name)
     cfg = TrainConfig(model=model_name, depth=kw.get("depth"), batch_size=batch)
     require_memory(training_bytes(cfg, (3, 32, 32), 10, batch), f"--batch {batch} ({name})")

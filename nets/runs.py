@@ -1,5 +1,6 @@
-"""One owner of a run folder: its config type, its file names, checkpoints, metric rows, saved maps, and the
-"load a trained run" path. Every other module reaches a run folder through :class:`Run`.
+"""One owner of a run folder: its config type, its file names, checkpoints, metric rows and saved maps (building
+the data and the model is :mod:`nets.training`'s, measuring a finished run :mod:`nets.measuring`'s). Every
+other module reaches a run folder through :class:`Run`.
 
 A run folder (written by ``nets.training.train``, read by everything after it)::
 
@@ -9,15 +10,11 @@ A run folder (written by ``nets.training.train``, read by everything after it)::
     result.json        the finished run: measured checkpoint, accuracies, stop reason
     sensitivity.npz    the frequency-sensitivity map (mean, se, n); sensitivity.json its summary; .png its figure
     row.json           a sweep's cached analysis row (``nets.experiments.sweep``)
-
-Datasets are loaded through :func:`load_data`, memoised per process: a sweep worker that trains several
-runs on the same data variant loads (and filters) it once.
 """
 from __future__ import annotations
 
 import functools
 import json
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -83,8 +80,6 @@ class TrainConfig:
                 and not (k == "checkpoint" and v == "best") and not (k in _NEW_DEFAULTS and v == _NEW_DEFAULTS[k])}
 
 
-#: the source a trained run depends on (data, models, measures, training and the DFT): part of every sweep
-#: task's key, so a change to any of it retrains instead of reusing runs trained by older code
 RECORD_LIMIT = 1 << 26   # bytes: the largest run record (config, metrics, result, summary) read back
 
 
@@ -94,8 +89,10 @@ def _text(path: Path) -> str:
     return read_regular(path, RECORD_LIMIT).decode(errors="replace")
 
 
-CODE_PATHS = ("nets/data", "nets/models", "nets/measures", "nets/training.py", "nets/runs.py", "nets/runtime.py",
-              "theory/dft.py", "theory/spectra.py")
+#: the source a trained run depends on (data, models, measures, training and the DFT): part of every sweep
+#: task's key, so a change to any of it retrains instead of reusing runs trained by older code
+CODE_PATHS = ("nets/data", "nets/models", "nets/measures", "nets/training.py", "nets/runs.py", "nets/measuring.py",
+              "nets/runtime.py", "theory/dft.py", "theory/spectra.py")
 
 
 @functools.lru_cache(maxsize=1)
@@ -114,60 +111,6 @@ def code_version() -> str:
 
 #: fields added after runs were saved: they enter a run's identity only when set, so older runs still resume
 _NEW_DEFAULTS = {"augment": False, "track_epochs": 0, "track_images": 0}
-
-
-@functools.lru_cache(maxsize=2)
-def _load(dataset, data_root, seed, filter, limits):
-    from nets.data import load
-    return load(dataset, data_root=data_root, seed=seed, filter=filter, limits=limits)
-
-
-def load_data(cfg: TrainConfig):
-    """The dataset a run trains on (``nets.data.load``: name, options, the run's split sizes, filter; a
-    whitening or inversion filter therefore uses tau of the run's own training images). Memoised per process
-    (the two most recent variants), so the runs of one worker share one load."""
-    return _load(cfg.dataset, cfg.data_root, cfg.seed, cfg.filter, (cfg.n_train, cfg.n_val, cfg.n_test))
-
-
-def make_model(cfg: TrainConfig, shape, classes: int):
-    """The run's model, initialised from ``cfg.seed`` (the same weights on every call)."""
-    import torch
-
-    from nets.models import build_model
-    torch.manual_seed(cfg.seed)
-    return build_model(cfg.model, cfg.depth, cfg.width, shape[0], classes, tuple(shape[1:]))
-
-
-def training_bytes(cfg: TrainConfig, shape, classes: int, n_images: int) -> float:
-    """An estimate of the memory training ``cfg`` needs, from the model built on torch's ``meta`` device (no
-    memory): parameters x4 (weights, gradients, two optimiser buffers), every layer's output for one batch x3
-    (saved for backward, its gradient, FFT intermediates), and the training images x2 (float32, normalised
-    copy). Exact enough to refuse ``--width 100000`` in a second instead of a ``DefaultCPUAllocator`` crash."""
-    import torch
-
-    from nets.models import build_model
-    with torch.device("meta"):
-        model = build_model(cfg.model, cfg.depth, cfg.width, shape[0], classes, tuple(shape[1:]))
-        params = sum(p.numel() for p in model.parameters())
-        acts = [0]
-
-        def count(module, inputs, output):
-            acts[0] += output.numel() if torch.is_tensor(output) else 0
-        for mod in model.modules():
-            if not list(mod.children()):
-                mod.register_forward_hook(count)
-        model(torch.empty(cfg.batch_size, *shape))
-    return 4.0 * (4 * params + 3 * acts[0] + 2 * n_images * int(np.prod(shape)))
-
-
-def check_training_memory(cfg: TrainConfig, shape, classes: int, n_images: int) -> None:
-    """:class:`TrainError` naming the sizes when :func:`training_bytes` exceeds this machine's memory."""
-    from infra.resources import ResourceError, require_memory
-    try:
-        require_memory(training_bytes(cfg, shape, classes, n_images),
-                       f"--model {cfg.model} --depth {cfg.depth} --width {cfg.width} --batch-size {cfg.batch_size}")
-    except ResourceError as exc:
-        raise TrainError(str(exc)) from None
 
 
 def load_checkpoint(path: Path, device="cpu") -> dict:
@@ -262,17 +205,6 @@ class Run:
         trained an epoch; else the initial weights in ``best.pt``), otherwise ``"best"``."""
         return "last" if cfg.checkpoint == "last" and self.exists("last") else "best"
 
-    def load_trained(self, device="cpu", data=None):
-        """``(model, cfg, data)`` of a finished run, with the weights of its checkpoint rule (:meth:`measured`).
-        ``data``: the run's dataset if already loaded (else :func:`load_data`)."""
-        if not self.exists("config") or not self.exists("best"):
-            raise TrainError(f"{self.path}: not a finished freqsens run (needs config.json and best.pt)")
-        cfg = self.config()
-        data = data if data is not None else load_data(cfg)
-        model = make_model(cfg, data.shape, len(data.classes))
-        model.load_state_dict(self.load_checkpoint(self.measured(cfg), device)["model"])
-        return model.to(device).eval(), cfg, data
-
     # ---- maps -------------------------------------------------------------------------------------
     def save_map(self, m, summary: dict, loss_grad: bool = False) -> None:
         """A measure's map (``mean, se, n``) and its summary, next to the checkpoints."""
@@ -287,42 +219,3 @@ class Run:
 
     def map_summary(self) -> dict:
         return json.loads(_text(self.file("summary")))
-
-
-def measure_run(run_dir, split: str = "val", max_images: int | None = 5000, batch_size: int = 256,
-                loss_grad: bool = False, device: str = "cpu", data=None) -> dict:
-    """The frequency-sensitivity map of a finished run (appendix C.2) on its checkpoint, saved into the run
-    folder (``sensitivity.npz``, ``.json``, ``.png``); returns the summary (moments, radial curve).
-    ``data``: the run's dataset if the caller already has it (else it is loaded). The run folder is locked
-    while the map is measured and written."""
-    from infra.io import FolderLock, LockError
-    run = Run(run_dir)
-    try:   # one writer per run folder: a training or another measurement of this run is refused
-        lock = FolderLock(run.path, tool="nets.train").acquire()
-    except LockError as exc:
-        raise TrainError(str(exc)) from None
-    try:
-        return _measure_run(run, split, max_images, batch_size, loss_grad, device, data)
-    finally:
-        lock.release()
-
-
-def _measure_run(run: "Run", split, max_images, batch_size, loss_grad, device, data) -> dict:
-    import torch
-
-    from nets.measures import frequency_sensitivity, summarise
-    from nets.plots import plot_map
-    model, cfg, data = run.load_trained(device, data)
-    x = torch.from_numpy(np.ascontiguousarray(data.normalised(split)[:max_images])).to(device)
-    y = torch.from_numpy(data.split(split)[1][:max_images].astype(np.int64)).to(device)
-    t0 = time.time()
-    S = frequency_sensitivity(model, x, y, batch_size=batch_size, loss_grad=loss_grad, progress=True)
-    summary = {**summarise(S.mean, S.n), "split": split, "loss_grad": loss_grad, "seconds": round(time.time() - t0, 3),
-               "images_per_s": round(S.n / (time.time() - t0), 2)}
-    run.save_map(S, summary, loss_grad)
-    if not loss_grad:
-        what = f"{cfg.model}" + (f" depth {cfg.depth}" if cfg.depth else "") + f", weight decay {cfg.weight_decay:g}"
-        trained = run.result().get("measured_epoch", 0) if run.exists("result") else 0
-        plot_map(S.mean, run.file("figure"), f"{what}{' (untrained)' if cfg.max_epochs == 0 or trained < 0 else ''}",
-                 se=S.se, units="per unit of normalised input")
-    return summary

@@ -1,5 +1,7 @@
-"""Training (appendix C.5): SGD momentum 0.9, weight decay, reduce-on-plateau, resumable. The run folder it
-writes is owned by :mod:`nets.runs`; the command line is ``python -m nets.train`` (``nets.cli.train``).
+"""Training (appendix C.5): SGD momentum 0.9, weight decay, reduce-on-plateau, resumable; and the building of
+what a run trains: its data (:func:`load_data`, memoised per process, so a sweep worker that trains several
+runs on one data variant loads and filters it once) and its model (:func:`make_model`). The run folder it
+writes is owned by :mod:`nets.runs`; the command line is ``freqsens train`` (``nets.cli.train``).
 
 * Weight decay: ``TrainConfig.weight_decay`` is torch's ``weight_decay``, which adds ``weight_decay * w`` to
   the gradient, i.e. the penalty ``(weight_decay / 2) sum |w|^2``. Eq. 4.1's ``lambda`` is therefore
@@ -20,19 +22,20 @@ from __future__ import annotations
 
 import sys
 import time
+import functools
 from dataclasses import asdict
 
 import numpy as np
 import torch
 
 from infra.io import crash_point, provenance
-from nets.runs import Run, TrainConfig, TrainDiverged, TrainError, check_training_memory, load_checkpoint, load_data, make_model
+from nets.runs import Run, TrainConfig, TrainDiverged, TrainError
 from nets.runtime import configure, preferred_layout, resolve_device
 
 PRESETS = ("quick", "paper")   # the hyperparameter sets a ModelSpec declares (nets.models)
 
-__all__ = ["PRESETS", "TrainConfig", "TrainError", "eq41_lambda", "evaluate", "load_checkpoint", "load_data",
-           "make_model", "make_optimiser", "preset_defaults", "train", "train_epoch"]
+__all__ = ["PRESETS", "check_training_memory", "eq41_lambda", "evaluate", "load_data", "make_model", "make_optimiser",
+           "preset_defaults", "train", "train_epoch", "training_bytes"]
 
 
 def eq41_lambda(weight_decay: float) -> float:
@@ -52,6 +55,64 @@ def preset_defaults(preset: str, model: str) -> dict:
         raise TrainError(str(exc)) from None
 
 
+# ---- building a run's data and model ---------------------------------------------------------
+
+@functools.lru_cache(maxsize=2)
+def _load(dataset, data_root, seed, filter, limits):
+    from nets.data import load
+    return load(dataset, data_root=data_root, seed=seed, filter=filter, limits=limits)
+
+
+def load_data(cfg: TrainConfig):
+    """The dataset a run trains on (``nets.data.load``: name, options, the run's split sizes, filter; a
+    whitening or inversion filter therefore uses tau of the run's own training images). Memoised per process
+    (the two most recent variants), so the runs of one worker share one load."""
+    return _load(cfg.dataset, cfg.data_root, cfg.seed, cfg.filter, (cfg.n_train, cfg.n_val, cfg.n_test))
+
+
+def make_model(cfg: TrainConfig, shape, classes: int):
+    """The run's model, initialised from ``cfg.seed`` (the same weights on every call)."""
+    import torch
+
+    from nets.models import build_model
+    torch.manual_seed(cfg.seed)
+    return build_model(cfg.model, cfg.depth, cfg.width, shape[0], classes, tuple(shape[1:]))
+
+
+def training_bytes(cfg: TrainConfig, shape, classes: int, n_images: int) -> float:
+    """An estimate of the memory training ``cfg`` needs, from the model built on torch's ``meta`` device (no
+    memory): parameters x4 (weights, gradients, two optimiser buffers), every layer's output for one batch x3
+    (saved for backward, its gradient, FFT intermediates), and the training images x2 (float32, normalised
+    copy). Exact enough to refuse ``--width 100000`` in a second instead of a ``DefaultCPUAllocator`` crash."""
+    import torch
+
+    from nets.models import build_model
+    with torch.device("meta"):
+        model = build_model(cfg.model, cfg.depth, cfg.width, shape[0], classes, tuple(shape[1:]))
+        params = sum(p.numel() for p in model.parameters())
+        acts = [0]
+
+        def count(module, inputs, output):
+            acts[0] += output.numel() if torch.is_tensor(output) else 0
+        for mod in model.modules():
+            if not list(mod.children()):
+                mod.register_forward_hook(count)
+        model(torch.empty(cfg.batch_size, *shape))
+    return 4.0 * (4 * params + 3 * acts[0] + 2 * n_images * int(np.prod(shape)))
+
+
+def check_training_memory(cfg: TrainConfig, shape, classes: int, n_images: int) -> None:
+    """:class:`TrainError` naming the sizes when :func:`training_bytes` exceeds this machine's memory."""
+    from infra.resources import ResourceError, require_memory
+    try:
+        require_memory(training_bytes(cfg, shape, classes, n_images),
+                       f"--model {cfg.model} --depth {cfg.depth} --width {cfg.width} --batch-size {cfg.batch_size}")
+    except ResourceError as exc:
+        raise TrainError(str(exc)) from None
+
+
+# ---- training ----------------------------------------------------------------------------------
+
 def _tensors(data, split: str, n: int | None, device):
     x = data.normalised(split)[:n]
     y = data.split(split)[1][:n]
@@ -70,8 +131,9 @@ def evaluate(model, x, y, batch_size: int = 500, amp: bool = False) -> tuple[flo
     return loss / len(x), correct / len(x)
 
 
-def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = True, overwrite: bool = False) -> dict:
-    """Train per ``cfg`` into ``cfg.out``; returns the result dict also written to ``result.json``.
+def train(cfg: TrainConfig, data, resume: bool = False, progress: bool = True, overwrite: bool = False) -> dict:
+    """Train per ``cfg`` on ``data`` (:func:`load_data` of ``cfg``: the caller builds it, so a sweep worker shares
+    one load between runs) into ``cfg.out``; returns the result dict also written to ``result.json``.
     The run folder is locked for the whole call (``infra.io.FolderLock``): a second writer gets TrainError.
     A folder holding files freqsens did not write is refused unless ``overwrite``."""
     from infra.io import FolderLock, LockError, check_writable_folder
@@ -85,7 +147,6 @@ def train(cfg: TrainConfig, resume: bool = False, data=None, progress: bool = Tr
         raise TrainError(str(exc)) from None
     try:
         check_writable_folder(run.path)
-        data = data if data is not None else load_data(cfg)
         n = min(cfg.n_train or len(data.y_train), len(data.y_train))
         check_split_sizes(cfg, data)
         check_training_memory(cfg, data.shape, len(data.classes), n)

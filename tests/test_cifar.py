@@ -147,13 +147,14 @@ def test_gate_floor():
 def test_measured_checkpoint_is_the_one_reported_and_loaded(tmp_path, rule):
     """With checkpoint="last" the result's accuracy, the loaded model (what the maps are computed on) and
     last.pt agree; with "best" they are best.pt's."""
-    from nets.runs import Run, TrainConfig, load_checkpoint
-    from nets.training import _tensors, evaluate, train
+    from nets.measuring import load_trained
+    from nets.runs import TrainConfig, load_checkpoint
+    from nets.training import _tensors, evaluate, load_data, train
     cfg = TrainConfig(model="convactually", depth=2, width=2, dataset="synthetic:grf?n_train=120&n_val=40&n_test=40&H=8&W=8",
                       max_epochs=3, lr=3e-2, batch_size=32, optimizer="adam", checkpoint=rule, out=str(tmp_path / rule),
                       lr_drops=[2], threads=1)
-    res = train(cfg, progress=False)
-    model, _, data = Run(tmp_path / rule).load_trained()
+    res = train(cfg, load_data(cfg), progress=False)
+    model, _, data = load_trained(tmp_path / rule)
     saved = load_checkpoint(tmp_path / rule / ("last.pt" if rule == "last" else "best.pt"))["model"]
     assert all(torch.equal(saved[k], v) for k, v in model.state_dict().items())
     assert res["checkpoint"] == rule and res["measured_epoch"] == (2 if rule == "last" else res["best_epoch"])

@@ -234,7 +234,7 @@ def test_extending_needs_no_framework_edit(tmp_path, monkeypatch):
     from nets.experiments.driver import run_experiment
     from nets.measures import Map, MeasureSpec, measure, register_measure, unregister_measure
     from nets.report import build_report
-    from nets.runs import Run
+    from nets.measuring import load_trained
     monkeypatch.setenv("FREQSENS_CACHE", str(tmp_path / "cache"))
 
     def toy(seed=0, n=60):   # two classes that differ in mean brightness
@@ -252,7 +252,7 @@ def test_extending_needs_no_framework_edit(tmp_path, monkeypatch):
         tasks = [make_task(ctx, {"experiment": "toy", "model": "convactually"}, "convactually", s, depth=1,
                            max_epochs=p["epochs"], n_test=None) for s in range(ctx.seeds)]
         rows = pool.run_tasks("toy", tasks)
-        model, _, data = Run(rows[0]["run"]).load_trained()
+        model, _, data = load_trained(rows[0]["run"])
         m = measure("toy_mean_logit", model, torch.from_numpy(data.normalised("test")))
         return {"rows": rows, "mean_logit": float(m.mean)}
 

@@ -87,12 +87,13 @@ def test_eps_named_png_never_reaches_ghostscript(tmp_path):
 
 
 def test_empty_split_refused_before_training(tmp_path):
-    from nets.training import TrainConfig, TrainError, train
+    from nets.runs import TrainConfig, TrainError
+    from nets.training import load_data, train
     out = tmp_path / "run"
     cfg = TrainConfig(dataset="synthetic:grf?n_train=40&n_val=10&n_test=10&H=8&W=8", model="convactually", depth=1,
                       width=2, max_epochs=1, batch_size=20, n_test=0, out=str(out), threads=1)
     with pytest.raises(TrainError, match="test 0 image"):
-        train(cfg, progress=False)
+        train(cfg, load_data(cfg), progress=False)
     assert not out.exists()
 
 

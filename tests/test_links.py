@@ -158,7 +158,8 @@ def test_train_race_second_config_refused(tmp_path):
     """Two trains into one new folder: the second, with another config, re-checks under the lock and is refused
     instead of replacing the finished run (simulated by finishing one run between check and lock)."""
     from nets import training
-    from nets.training import TrainConfig, TrainError, train
+    from nets.runs import TrainConfig, TrainError
+    from nets.training import load_data, train
     out = tmp_path / "run"
     base = dict(dataset=SMALL, model="convactually", depth=1, width=2, max_epochs=1, batch_size=20,
                 out=str(out), threads=1, seed=0)
@@ -169,12 +170,13 @@ def test_train_race_second_config_refused(tmp_path):
         calls.append(1)
         r = real(run, cfg, resume, overwrite)
         if len(calls) == 1:          # the other writer runs to completion right here
-            train(TrainConfig(**{**base, "seed": 1}), progress=False)
+            cfg = TrainConfig(**{**base, "seed": 1})
+            train(cfg, load_data(cfg), progress=False)
         return r
     training._check_folder = racing
     try:
         with pytest.raises(TrainError, match="different config"):
-            train(TrainConfig(**base), progress=False)
+            train(TrainConfig(**base), load_data(TrainConfig(**base)), progress=False)
     finally:
         training._check_folder = real
     assert json.loads((out / "config.json").read_text())["config"]["seed"] == 1

@@ -3,7 +3,7 @@
     freqsens sensitivity RUN_DIR [--split val] [--max-images 5000] [--loss-grad]
 
 Writes ``sensitivity.npz`` (mean, se, n), ``sensitivity.json`` (moments, radial curve) and
-``sensitivity.png`` into the run folder (``nets.runs.measure_run``; the measure itself is
+``sensitivity.png`` into the run folder (``nets.measuring.measure_run``; the measure itself is
 ``nets.measures.frequency_sensitivity``).
 """
 from __future__ import annotations
@@ -25,7 +25,8 @@ def main(argv=None, prog: str = "freqsens sensitivity") -> int:
     if args.max_images < 2 or args.batch_size < 1:
         ap.error("--max-images must be >= 2 and --batch-size >= 1")
     from nets.data import DataError
-    from nets.runs import TrainError, measure_run
+    from nets.measuring import measure_run
+    from nets.runs import TrainError
     from nets.runtime import resolve_device
     try:
         resolve_device(args.device)

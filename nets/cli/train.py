@@ -14,7 +14,7 @@ import sys
 
 from infra.cli import ArgumentParser, add_overwrite, capped, seed_type
 from nets.runs import TrainConfig, TrainError
-from nets.training import PRESETS, preset_defaults, train
+from nets.training import PRESETS, load_data, preset_defaults, train
 
 
 def config_from_args(args) -> TrainConfig:
@@ -101,7 +101,7 @@ def main(argv=None, prog: str = "freqsens train") -> int:
         cfg = config_from_args(args)
         with torch.device("meta"):   # validates the model name and options early, allocating nothing
             build_model(cfg.model, cfg.depth, cfg.width)
-        return cfg, train(cfg, resume=args.resume, overwrite=args.overwrite)
+        return cfg, train(cfg, load_data(cfg), resume=args.resume, overwrite=args.overwrite)
 
     from nets.runs import TrainDiverged
     try:

@@ -67,11 +67,11 @@ def heat_half(r: dict, p: dict, k: int, worker: bool = False) -> dict:
     import torch
 
     from nets.measures import first_order_heat_map, fourier_heat_map
-    from nets.runs import Run
+    from nets.measuring import load_trained
     if worker:
         from nets.runtime import configure
         configure(1)
-    model, cfg, data = Run(r["run"]).load_trained()
+    model, cfg, data = load_trained(r["run"])
     xt, yt = data.split("test")
     n = min(p["heat_images"], len(xt))
     pixels = xt[:n].astype(np.float32) / (255.0 if xt.dtype == np.uint8 else 1.0)

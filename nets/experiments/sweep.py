@@ -20,7 +20,8 @@ import numpy as np
 
 from infra.io import atomic_write_json, config_key, crash_point
 from nets.results import Results
-from nets.runs import Run, TrainConfig, code_version, load_data
+from nets.runs import Run, TrainConfig, code_version
+from nets.training import load_data
 
 # How much data and training each preset affords, shared by every trained experiment; an experiment's
 # own presets say what it varies. "quick" fits the whole "all" sweep in <= 20 minutes on 2 CPU cores
@@ -140,7 +141,7 @@ def make_task(ctx: Context, tags: dict, model: str, seed: int, extra_train: dict
 def run_task(task: Task) -> dict:
     """Train (or resume) and compute the sensitivity map; a finished task returns its saved row at once.
     Retried once; errors are returned in the row (``"error"``), never raised."""
-    from nets.runs import measure_run
+    from nets.measuring import measure_run
     from nets.runtime import configure
     from nets.training import train
     run = Run(task.folder)
@@ -160,7 +161,7 @@ def run_task(task: Task) -> dict:
             configure(1)
             cfg = task.train
             data = load_data(cfg)   # memoised: a worker's runs on one data variant share one load
-            res = train(cfg, resume=True, data=data, progress=False)
+            res = train(cfg, data, resume=True, progress=False)
             if not run.exists("summary"):
                 measure_run(out, "val", task.sens_images, data=data)
             sens = run.map_summary()
