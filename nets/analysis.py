@@ -174,6 +174,7 @@ def _gradient_summary(S, tau, lam: float) -> dict:
     return {**summarise(S.mean, S.n), "radial_se": gse.tolist(), "similarity": compare_sensitivity(S.mean, tau, lam)}
 
 
+REPORTED = ("gradient", "heatmap")   # registered measures (nets.measures) this analysis reports; --measures
 HEADLINE_DRAWS = 400   # parametric draws of each map for the verdict's interval (fixed seed)
 
 

@@ -171,6 +171,26 @@ def answer_lines(out) -> list[str]:
     return lines
 
 
+def runs_csv(out) -> str:
+    """Every run of every saved experiment as CSV (``freqsens report OUT --csv``): one row per run with the
+    experiment's name and each scalar the experiment recorded (the varied value, seed, accuracies, the learning
+    gate, every map statistic); columns sorted after ``experiment``, a missing value left empty."""
+    import csv
+    import io
+    from nets.experiments import experiment_names
+    rows = []
+    for name in experiment_names():
+        res = _experiment(out, name)
+        for r in (res or {}).get("runs", []) if isinstance(res, dict) else []:
+            rows.append({"experiment": name, **{k: v for k, v in r.items() if v is None or isinstance(v, (str, int, float))}})
+    keys = ["experiment"] + sorted(set().union(*rows) - {"experiment"}) if rows else ["experiment"]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, keys, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    return buf.getvalue()
+
+
 def verdict_table(out, figures: bool = True) -> list[str]:
     """The verdict table (Markdown lines): ``freqsens report DIR --summary`` prints it for the README."""
     from nets.experiments.summary import table

@@ -213,6 +213,13 @@ def test_registry_end_to_end_cache_and_report(tmp_path):
         assert r["test_acc"] == res["test_acc"]
         assert f"| convactually | natural | {r['depth']} | 0 | {r['test_acc']:.3g} | {res['chance']:.3g} |" in report
         assert f"| {r['moment1']:.3g} | {r['moment1_nodc']:.3g} |" in report
+    import csv
+    import io
+    from nets.report import runs_csv
+    table = list(csv.DictReader(io.StringIO(runs_csv(out))))   # --csv: one row per run, the saved numbers
+    assert len([t for t in table if t["experiment"] == "depth"]) == len(depth["runs"])
+    by_run = {t["run"]: t for t in table if t["experiment"] == "depth"}
+    assert all(float(by_run[r["run"]]["moment1_nodc"]) == r["moment1_nodc"] for r in depth["runs"])
     tr = trend([1, 2, 3], [[r["moment1"] for r in natural if r["depth"] == d] for d in (1, 2, 3)])
     assert tr["verdict"] == depth["hypothesis_I"]["natural"]["moment1"]["verdict"] == "inconclusive"  # 1 seed
     mtimes = {f: f.stat().st_mtime for f in (out / "runs").glob("*/metrics.jsonl")}

@@ -39,7 +39,10 @@ def main(argv=None, prog: str = "freqsens analyze") -> int:
     ap.add_argument("--max-images", type=int_at_least(2), help="use at most this many images")
     ap.add_argument("--mean", type=finite_float(), nargs="+", help="the model's input normalisation mean per channel, in [0, 1] units")
     ap.add_argument("--std", type=finite_float(0, strict=True), nargs="+", help="... and std per channel")
-    ap.add_argument("--measures", default="gradient", help="comma-separated: gradient, heatmap (default gradient)")
+    from nets.analysis import REPORTED
+    from nets.measures import measure_names
+    offered = [m for m in measure_names() if m in REPORTED]   # the measures registry, as far as analyze reports it
+    ap.add_argument("--measures", default="gradient", help=f"comma-separated: {', '.join(offered)} (default gradient)")
     ap.add_argument("--probes", type=int_at_least(0), default=0, help="random probes per image for the gradient map "
                     "(0: exact, K backward passes; use e.g. 32 for 1000 classes)")
     ap.add_argument("--batch-size", type=int_at_least(1), default=64)
@@ -69,9 +72,9 @@ def main(argv=None, prog: str = "freqsens analyze") -> int:
     if args.std is not None and any(not 1e-3 <= v <= 10 for v in args.std):
         ap.error(f"--std: expected values in [0.001, 10] (pixel units; divide 0-255 values by 255), got {args.std}")
     args.measures = [m.strip() for m in args.measures.split(",") if m.strip()]
-    bad = [m for m in args.measures if m not in ("gradient", "heatmap")]
+    bad = [m for m in args.measures if m not in offered]
     if bad or not args.measures:
-        ap.error(f"--measures: expected a comma-separated subset of gradient, heatmap, got {bad or 'nothing'}")
+        ap.error(f"--measures: expected a comma-separated subset of {', '.join(offered)}, got {bad or 'nothing'}")
     if (args.mean is None) != (args.std is None):
         ap.error("--mean, --std: give both or neither")
     from infra.io import LockError

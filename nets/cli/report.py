@@ -3,13 +3,15 @@
     freqsens report RESULTS_DIR              -> RESULTS_DIR/report.md
     freqsens report RESULTS_DIR --summary    -> the report's verdict table on stdout (the README's tables)
     freqsens report RESULTS_DIR --answer     -> one sentence per claim on stdout (the README's first screen)
+    freqsens report RESULTS_DIR --csv        -> every run's numbers as CSV on stdout (one row per run)
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
 from infra.cli import ArgumentParser, require_output_folder
-from nets.report import answer_lines, build_report, verdict_table
+from nets.report import answer_lines, build_report, runs_csv, verdict_table
 from nets.results import Results
 
 
@@ -21,15 +23,20 @@ def main(argv=None, prog: str = "freqsens report") -> int:
                     "report.md")
     ap.add_argument("--answer", action="store_true", help="print one sentence per claim (Markdown list) instead of "
                     "writing report.md")
+    ap.add_argument("--csv", action="store_true", help="print every run of every experiment as CSV (one row per run: "
+                    "its settings, accuracies, learning gate and map statistics) instead of writing report.md")
     args = ap.parse_args(argv)
     if not Results(args.results).is_results():
         ap.error(f"RESULTS_DIR: expected one folder written by freqsens experiments, got {args.results!r}")
-    if not (args.summary or args.answer):   # it writes report.md and figures/ there: freqsens's folders only
+    if not (args.summary or args.answer or args.csv):   # it writes report.md and figures/ there: freqsens's folders only
         require_output_folder(ap, "RESULTS_DIR", args.results, "nets.experiments")
     from infra.io import LockError
     from nets.report import ReportError, check_results
     try:
         check_results(args.results)   # corrupt results are named before the folder is touched
+        if args.csv:
+            sys.stdout.write(runs_csv(args.results))
+            return 0
         if args.summary or args.answer:
             print("\n".join(answer_lines(args.results) if args.answer else verdict_table(args.results, figures=False)))
             return 0
