@@ -184,3 +184,21 @@ def test_long_search_over_every_family_raises_no_bug_flag(tmp_path):
     state = json.loads((tmp_path / "long" / "search.json").read_text())
     assert len(state["summary"]) >= 150 and sum(v["bug_flags"] for v in state["summary"].values()) == 0
     assert not (tmp_path / "long" / "flagged").exists()
+
+
+@pytest.mark.parametrize("sig, code, word", [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")])
+def test_signal_saves_state_and_exits_with_the_shells_code(tmp_path, sig, code, word):
+    """SIGTERM -> 143 and SIGINT -> 130 (128 + signal), one line, the state saved for --resume."""
+    import signal
+    import time
+    out = tmp_path / "c"
+    p = subprocess.Popen([sys.executable, "-m", "theory", "conjecture", "--time", "120", "--chunk", "16", "--L", "2",
+                          "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not (out / "search.json").exists() and time.time() - t0 < 60:
+        time.sleep(0.05)
+    p.send_signal(getattr(signal, sig))
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == code, err[-1000:]
+    assert len(err.strip().splitlines()) == 1 and word in err and "Traceback" not in err
+    assert json.loads((out / "search.json").read_text())["samples"] > 0

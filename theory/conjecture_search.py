@@ -44,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from infra.cli import Terminated
 from infra.io import FolderLock, LockError, atomic_save_npz, atomic_write_json, provenance
 from infra.parallel import Executor, check_scheduler
 from infra.resources import require_memory
@@ -225,7 +226,12 @@ def run_chunk(cfg_dict: dict, index: int) -> dict:
 # ---- the driver ----------------------------------------------------------------------------------
 
 class Interrupted(Exception):
-    pass
+    """The search stopped on a signal after saving its state; ``code`` is the shell's exit status for it
+    (130 for SIGINT, 143 for SIGTERM)."""
+
+    def __init__(self, message: str, code: int = 130):
+        super().__init__(message)
+        self.code = code
 
 
 def _merge(state: dict, res: dict) -> None:
@@ -301,6 +307,7 @@ def _search(cfg, out, samples, seconds, workers, scheduler, resume, progress) ->
     bar = tqdm(total=samples, unit="sample", desc="conjecture search", disable=not (progress and sys.stderr.isatty()),
                file=sys.stderr)
     old_handler = signal.signal(signal.SIGTERM, _raise_interrupt)
+    stopped = False
     try:
         while (samples is None or new < samples) and (seconds is None or time.time() - t_start < seconds):
             idx = list(range(state["next_chunk"], state["next_chunk"] + wave))
@@ -314,13 +321,16 @@ def _search(cfg, out, samples, seconds, workers, scheduler, resume, progress) ->
             state["seconds"] += time.time() - t_start - state.get("_last", 0.0)
             state["_last"] = time.time() - t_start
             atomic_write_json(state_path, {k: v for k, v in state.items() if k != "_last"})
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Terminated) as exc:
+        stopped = True
         atomic_write_json(state_path, {k: v for k, v in state.items() if k != "_last"})
-        raise Interrupted(f"interrupted; {state['samples']} samples saved in {state_path} (--resume continues)")
+        raise Interrupted(f"{'terminated (SIGTERM)' if isinstance(exc, Terminated) else 'interrupted'}; "
+                          f"{state['samples']} samples saved in {state_path} (--resume continues)",
+                          143 if isinstance(exc, Terminated) else 130) from None
     finally:
         signal.signal(signal.SIGTERM, old_handler)
         bar.close()
-        executor.close()
+        executor.close(wait=not stopped)   # on a signal the running chunks' workers are stopped, not awaited
     state.pop("_last", None)
     state["samples_per_second_this_run"] = new / max(time.time() - t_start, 1e-9)
     atomic_write_json(state_path, state)
@@ -335,7 +345,7 @@ def _save_flagged(out: Path, res: dict) -> None:
 
 
 def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+    raise Terminated()
 
 
 def format_summary(state: dict) -> str:

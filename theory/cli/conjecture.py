@@ -57,7 +57,7 @@ def main(argv=None, prog: str = "freqsens conjecture") -> int:
         return 2
     except Interrupted as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
-        return 130
+        return exc.code
     print(format_summary(state))
     print(f"written: {Path(args.out) / 'search.json'}")
     bugs = sum(v.get("bug_flags", 0) for v in state["summary"].values())
