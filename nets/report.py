@@ -12,7 +12,7 @@ from pathlib import Path
 
 from infra.io import atomic_write_text
 from infra.tables import markdown_table
-from nets.results import Results
+from nets.results import Results, read_json
 from nets.runs import Run
 
 PUBLISHED = {  # CIFAR-10 test accuracies (paper and released tables), for context only
@@ -29,7 +29,7 @@ class ReportError(ValueError):
 def _load(path: Path):
     """A saved JSON result, None when missing; :class:`ReportError` naming the file when it does not parse."""
     try:
-        return json.loads(path.read_text()) if path.exists() else None
+        return read_json(path) if path.exists() else None
     except (OSError, ValueError) as exc:
         raise ReportError(f"{path}: unreadable ({type(exc).__name__}); delete it and re-run the same "
                           "freqsens experiments command to rebuild it (finished training runs are kept)") from None

@@ -14,6 +14,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+JSON_LIMIT = 1 << 27   # bytes: the largest saved result read back (a sweep's rows with their radial curves)
+
+
+def read_json(path):
+    """A saved JSON result of a results folder, read only if it is a regular file within :data:`JSON_LIMIT`
+    (a FIFO planted there would hang a plain read, ``/dev/zero`` never end); OSError or ValueError otherwise."""
+    import json
+
+    from infra.io import read_regular
+    return json.loads(read_regular(path, JSON_LIMIT).decode(errors="replace"))
+
+
 NAMES = {"config": "experiment_config.json", "timing": "timing.json", "report": "report.md", "data_tau": "tau.npy"}
 
 

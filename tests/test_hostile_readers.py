@@ -220,3 +220,20 @@ def test_poisoned_cache_is_rebuilt(monkeypatch, tmp_path, capsys, poison):
     assert "rebuilding it" in capsys.readouterr().err
     np.testing.assert_array_equal(again.x_train, good.x_train)
     assert load_npz(path).name == "toy"      # the rebuilt cache is sound
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero"])
+def test_result_json_fifo_or_dev_zero_refused_by_the_report(tmp_path, kind):
+    """A FIFO or /dev/zero planted as a saved experiment result: freqsens report names it in one line (exit 2)
+    at once instead of hanging or reading until memory runs out."""
+    d = tmp_path / "res"
+    (d / "experiments").mkdir(parents=True)
+    (d / "experiment_config.json").write_text('{"dataset": "embedded"}')
+    (d / ".freqsens.json").write_text('{"tool": "nets.experiments"}')
+    if kind == "fifo":
+        os.mkfifo(d / "experiments" / "depth.json")
+    else:
+        os.symlink("/dev/zero", d / "experiments" / "depth.json")
+    p = subprocess.run([sys.executable, "-m", "nets", "report", str(d)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "depth.json" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not (d / "report.md").exists()

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from infra.io import atomic_write_json
 from nets.experiments.registry import TaskPool, experiment_names, get_experiment, params
 from nets.experiments.sweep import Context, load_result, portable
-from nets.results import Results
+from nets.results import Results, read_json
 
 
 def _finished(name: str, ctx: Context) -> dict | None:
@@ -110,7 +110,7 @@ def check_sweep(cfg: SweepConfig) -> tuple:
     marker = Results(cfg.out).file("config")
     if marker.exists():
         try:
-            saved = json.loads(marker.read_text())
+            saved = read_json(marker)
         except (OSError, json.JSONDecodeError) as exc:
             raise SweepError(f"--out: {marker} is unreadable ({type(exc).__name__}: {exc}); use another --out") from None
         if saved != cfg.identity():

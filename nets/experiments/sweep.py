@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from infra.io import atomic_write_json, config_key, crash_point
-from nets.results import Results
+from nets.results import Results, read_json
 from nets.runs import Run, TrainConfig, code_version
 from nets.training import load_data
 
@@ -148,11 +148,11 @@ def run_task(task: Task) -> dict:
     out, done = run.path, run.file("row")
     if done.exists():
         try:
-            saved = json.loads(done.read_text())
+            saved = read_json(done)
             run.map()   # the analysis will read it
             if saved.get("key") == task.key:   # a task shared by two experiments keeps each one's tags
                 return {**task.tags, "key": task.key, "run": str(out), **saved["result"]}
-        except (OSError, ValueError, EOFError, json.JSONDecodeError, KeyError, zipfile.BadZipFile):
+        except (OSError, ValueError, EOFError, KeyError, AttributeError, zipfile.BadZipFile):
             # unreadable: redo the sensitivity (training resumes or is already finished), never use it
             run.file("summary").unlink(missing_ok=True)
     last_error, t0 = None, time.time()
@@ -406,7 +406,7 @@ def load_result(out, name: str) -> dict | None:
     hand-edited file is rebuilt: its tasks are cached, so that costs the analysis only)."""
     path = Results(out).experiment(name)
     try:
-        res = json.loads(path.read_text()) if path.exists() else None
+        res = read_json(path) if path.exists() else None
     except (OSError, ValueError):
         print(f"[experiments] {path} is unreadable: rebuilding it", file=sys.stderr, flush=True)
         return None
