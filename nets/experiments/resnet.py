@@ -31,7 +31,7 @@ PRESETS = {
                   depth_resnets=["resnet8", "resnet14", "resnet20"], resnet_train=dict()),
     "cifar-quick": dict(skip="residual networks are in the cifar preset"),
     # cifar-resnet (issue 33): ResNet-14 (width 8) and its two controls, skips removed / BatchNorm removed
-    # (Fixup), over 4 decays; ResNet-8/14/20 over depth at the base decay 1e-3 (sweep.CIFAR_RESNET: 20,000
+    # (Fixup), over 4 decays; ResNet-8/14/20 over depth at the base decay 1e-3 (sweep.CIFAR_RESNET: 15,000
     # augmented images, 12 epochs); SGD lr 0.05 as the family's quick default
     "cifar-resnet": dict(resnets=["resnet14", "resnet14-noskip", "resnet14-nobn"],
                          resnet_decays=[1e-4, 1e-3, 1e-2, 3e-2], depth_resnets=["resnet8", "resnet14", "resnet20"],
