@@ -77,8 +77,11 @@ def sweep_figure(rows, var: str, title: str, path: Path) -> None:
         ax.set_xlabel(label, fontsize=8)
         ax.set_title(name, fontsize=9)
     ax = axes[1, 3]
+    # the gate's floor applies to validation accuracy: plot that (circles) where saved, test accuracy as crosses
     for r in ok:
-        ax.plot(r[var], r["test_acc"], "o", ms=4, color="C2", mfc="C2" if r.get("learned", True) else "none")
+        if r.get("val_acc") is not None:
+            ax.plot(r[var], r["val_acc"], "o", ms=4, color="C2", mfc="C2" if r.get("learned", True) else "none")
+        ax.plot(r[var], r["test_acc"], "x", ms=4, color="C1")
     chance = [r.get("chance") for r in ok if r.get("chance") is not None]
     if chance:
         ax.axhline(np.mean(chance), color="grey", ls=":", label="chance")
@@ -89,8 +92,8 @@ def sweep_figure(rows, var: str, title: str, path: Path) -> None:
         ax.legend(fontsize=8)
     ax.set(xscale="log" if logx else "linear", ylim=(0, 1))
     ax.set_xlabel(label, fontsize=8)
-    ax.set_ylabel("test accuracy", fontsize=8)
-    ax.set_title("accuracy (open: excluded)", fontsize=9)
+    ax.set_ylabel("accuracy", fontsize=8)
+    ax.set_title("validation (o; open: excluded), test (x)", fontsize=9)
     for ax in axes[1]:
         ax.tick_params(labelsize=8)
     for ax in axes[1, 4:]:
