@@ -74,6 +74,10 @@ def load_model(spec: str, weights: str | None = None, verbose: bool = False):
     mod_name, _, fn_name = spec.partition(":")
     if not mod_name or not fn_name:
         raise AnalyzeError(f"--model: expected MODULE:FACTORY (e.g. mypkg.models:resnet18), got {spec!r}")
+    if mod_name.endswith(".py"):   # a file name where a module name belongs: say how to write it
+        raise AnalyzeError(f"--model: expected MODULE:FACTORY with a module name, got the file name {mod_name!r}; "
+                           f"write {mod_name[:-3].replace('/', '.')}:{fn_name} (run from the file's folder or set "
+                           "PYTHONPATH to it)")
     if mod_name.startswith("."):
         raise AnalyzeError(f"--model: {mod_name!r} is a relative module name; give the absolute one (pkg.module)")
     _working_directory_on_path()

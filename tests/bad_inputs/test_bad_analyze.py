@@ -1,0 +1,70 @@
+"""``freqsens analyze``'s rows of the bad-input table (runner and world: ``conftest.py``)."""
+import pytest
+
+from badinput_table import groups, run_table
+
+CASES = [
+    (["--model", "nosuchmodule:f", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+    (["--model", "badmods:nothere", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+    (["--model", "badmods", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+    (["--model", "badmods:notmodule", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model",
+     "{w}/a1"),
+    (["--model", "badmods:boom", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+    (["--model", "badmods:fourd", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "9", "--out", "{w}/a1"], "--model", "{w}/a1"),
+    (["--model", "badmods:good", "--weights", "{w}/other.pt", "--data", "folder:{w}/imgs", "--size", "8",
+      "--out", "{w}/a1"], "--weights", "{w}/a1"),
+    (["--model", "badmods:good", "--weights", "{w}/afile", "--data", "folder:{w}/imgs", "--size", "8",
+      "--out", "{w}/a1"], "--weights", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/emptyimgs", "--size", "8", "--out", "{w}/a1"], "--data", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/nowhere", "--size", "8", "--out", "{w}/a1"], "--data", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/corruptimgs", "--size", "8", "--out", "{w}/a1"], "9.png",
+     "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "0", "--out", "{w}/a1"], "--size", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--mean", "0.5", "--std", "0.2",
+      "--out", "{w}/a1"], "--mean", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--std", "0", "0", "0",
+      "--mean", "0", "0", "0", "--out", "{w}/a1"], "--std", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--measures", "fancy",
+      "--out", "{w}/a1"], "--measures", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--probes", "-1",
+      "--out", "{w}/a1"], "--probes", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/afile"], "--out",
+     "{w}/afile"),
+    (["--model", "importboom:f", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+    (["--model", "syntaxerr:f", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+    (["--model", ".badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+    (["--model", "hostile:exits", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "sys.exit", "{w}/a1"),
+    (["--model", "hostile:nan", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "non-finite", "{w}/a1"),
+    (["--model", "hostile:detached", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "detached", "{w}/a1"),
+    (["--model", "hostile:integer", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "floating-point", "{w}/a1"),
+    (["--model", "hostile:complexout", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "floating-point", "{w}/a1"),
+    (["--model", "hostile:zero", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "0 outputs", "{w}/a1"),
+    (["--model", "hostile:inplace", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "--model", "{w}/a1"),
+    (["--model", "hostile:bigbatch", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "batch of 6", "{w}/a1"),
+    (["--model", "hostile:metadevice", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "meta device",
+     "{w}/a1"),
+    (["--model", "hostile.py:nan", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/a1"], "write hostile:nan",
+     "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--mean", "127", "127", "127", "--std", "60", "60", "60", "--out", "{w}/a1"], "--mean", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--mean", "0.5", "0.5", "0.5", "--std", "1e-9", "1e-9", "1e-9", "--out", "{w}/a1"], "--std", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--mean", "1e9", "0", "0", "--std", "1", "1", "1", "--out", "{w}/a1"], "--mean", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--out", "{w}/userdir"], "--overwrite", "{w}/userdir"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--out", "/"], "--out", "{w}/afile"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--device", "meta", "--out", "{w}/a1"], "device", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "8", "--weights", "{w}/whole.pt", "--out", "{w}/a1"], "state_dict", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/imgs", "--size", "100000", "--out", "{w}/a1"], "--size", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/fifoimgs", "--size", "8", "--out", "{w}/a1"], "x.png", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/loopimgs", "--size", "8", "--out", "{w}/a1"], "x.png", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/danglingimgs", "--size", "8", "--out", "{w}/a1"], "x.png", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/stripimgs", "--size", "8", "--out", "{w}/a1"], "x.png", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "folder:{w}/bombimgs", "--size", "8", "--out", "{w}/a1"], "x.png", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "npz:{w}/bomb.npz", "--out", "{w}/a1"], "bomb.npz", "{w}/a1"),
+    (["--model", "badmods:good", "--data", "npz:{w}/biglabel.npz", "--out", "{w}/a1"], "labels", "{w}/a1"),
+]
+HOSTILE_FROM = 18   # cases from here on are the hostile ones (slow)
+
+
+@pytest.mark.parametrize("group", groups(CASES, HOSTILE_FROM))
+def test_bad_analyze_exit_2_with_one_line(group, world):
+    run_table("analyze", CASES, HOSTILE_FROM, group, world)
