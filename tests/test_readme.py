@@ -91,3 +91,42 @@ def test_extending_examples_run_as_written(extended, tmp_path):
 def test_readme_points_to_the_tested_examples():
     readme = (ROOT / "README.md").read_text()
     assert "## Extending" in readme and "docs/extending.md" in readme and "tests/test_readme.py" in readme
+
+
+def _documented_commands():
+    """Every ``freqsens COMMAND ...`` written as code in the README and docs (inline or in a fenced block)."""
+    import re
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    found = set()
+    for md in [root / "README.md", root / "benchmarks" / "README.md", *sorted((root / "docs").glob("*.md"))]:
+        text = md.read_text()
+        spans = re.findall(r"`([^`\n]+)`", text) + [ln for block in re.findall(r"```bash\n(.*?)```", text, re.S)
+                                                     for ln in block.splitlines()]
+        for span in spans:
+            m = re.match(r"\s*(?:freqsens|\./run\.sh) ([a-z][a-z-]*)(.*)", span)
+            if m:
+                found.add((md.name, m.group(1), tuple(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", m.group(2)))))
+    return sorted(found)
+
+
+def test_every_documented_command_and_flag_exists(capsys):
+    """Each ``freqsens COMMAND --flag`` written in the README and docs names a command of the front door (or a
+    run.sh verb) and only flags that command's --help lists (a renamed command or flag fails here)."""
+    import importlib
+
+    from infra.commands import COMMANDS
+    verbs = {"main", "test", "setup", "python", "help"}   # run.sh's own verbs
+    helps, problems = {}, []
+    for doc, cmd, flags in _documented_commands():
+        if cmd in verbs:
+            continue
+        if cmd not in COMMANDS:
+            problems.append(f"{doc}: unknown command {cmd!r}")
+            continue
+        if cmd not in helps:
+            with pytest.raises(SystemExit):
+                importlib.import_module(COMMANDS[cmd][0]).main(["--help"])
+            helps[cmd] = capsys.readouterr().out
+        problems += [f"{doc}: freqsens {cmd} has no {f}" for f in flags if f not in helps[cmd]]
+    assert len(_documented_commands()) > 15 and not problems, problems
