@@ -19,6 +19,9 @@ try:  # deliberate thread count: tests are small; never let two processes fight 
 except ImportError:  # pragma: no cover - torch is a declared dependency
     pass
 
+# the bad-input table's world fixture (tests/bad_inputs/ holds one file of cases per command)
+pytest_plugins = ("badinput_table",)
+
 EXACT = tolerances.EXACT_F64
 
 

@@ -1,4 +1,4 @@
-"""``freqsens conjecture``'s rows of the bad-input table (runner and world: ``conftest.py``)."""
+"""``freqsens conjecture``'s rows of the bad-input table (runner and world: ``tests/badinput_table.py``)."""
 import pytest
 
 from badinput_table import groups, run_table

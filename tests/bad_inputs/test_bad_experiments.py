@@ -1,4 +1,4 @@
-"""``freqsens experiments``'s rows of the bad-input table (runner and world: ``conftest.py``)."""
+"""``freqsens experiments``'s rows of the bad-input table (runner and world: ``tests/badinput_table.py``)."""
 import pytest
 
 from badinput_table import SMALL, groups, run_table

@@ -1,8 +1,8 @@
 """The bad-input table's shared world (files the cases point at) and its runner: every CLI, every kind of bad
 input: exit status 2, one line on stderr that names the argument, no traceback, and nothing created or changed
 under the output path. Each invocation runs in its own subprocess (``tests/cli_harness.py`` forks one child per
-case after importing the CLI once). One file per command holds its cases (``test_bad_<command>.py``); the world
-fixture reaches them through ``conftest.py``."""
+case after importing the CLI once). One file per command holds its cases (``bad_inputs/test_bad_<command>.py``); the
+world fixture is registered for them by ``tests/conftest.py`` (``pytest_plugins``)."""
 import json
 import pickle
 import subprocess
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-HERE = Path(__file__).resolve().parent.parent   # tests/
+HERE = Path(__file__).resolve().parent   # tests/
 SMALL = "synthetic:grf?n_train=40&n_val=10&n_test=10&H=8&W=8"
 
 
