@@ -249,7 +249,7 @@ def test_skip_or_batchnorm_cause(full, noskip, nobn, want):
 def test_cnn_presets_plan(tmp_path, preset, experiment, n_tasks):
     """The focused presets: every other experiment skips; the planned tasks track the map over the last 3
     epochs on the map's own images, measure the last model, and have >= 3 seeds, >= 4 decays incl. 1e-2 over
-    >= 2 decades (cifar-resnet also 3e-2; cifar-myrtle's 3e-2 did not train, see its preset); MyrtleCNN's tracked
+    >= 2 decades (3e-2 did not reach the floor for either family, see the presets); MyrtleCNN's tracked
     epochs all run at the final rate."""
     from nets.experiments import get_experiment
     from nets.experiments.registry import experiment_names, params
@@ -264,7 +264,6 @@ def test_cnn_presets_plan(tmp_path, preset, experiment, n_tasks):
     assert len(trained) == n_tasks
     decays = {t.train.weight_decay for t in trained if t.tags.get("sweep", "decay") == "decay"}
     assert 1e-2 in decays and len(decays) >= 4 and max(decays) / min(decays) >= 100
-    assert preset != "cifar-resnet" or 3e-2 in decays
     if preset == "cifar-myrtle":
         assert all(max(t.train.lr_drops) <= t.train.max_epochs - t.train.track_epochs for t in trained)
     assert all(t.train.track_epochs == 3 and t.train.track_images == t.sens_images and t.train.checkpoint == "last"
